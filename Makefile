@@ -1,0 +1,43 @@
+# vigil: the two commands a newcomer needs are `make docker-compose-up` and `make test`.
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps broker build test test-main test-asan test-tsan bench clean
+
+all: build
+
+deps:
+	@scripts/ensure-deps.sh
+
+broker: deps
+	@scripts/ensure-broker.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Everything: the full suite, then ASan+UBSan over unit, simulation and threaded
+# tests, then TSan over the threaded ones.
+test: test-main test-asan test-tsan
+
+test-main: broker build
+	ctest --test-dir $(BUILD) --output-on-failure --timeout 900
+
+test-asan: broker
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=address -DVIGIL_BUILD_EXAMPLES=OFF
+	cmake --build build-asan -j$(JOBS)
+	ctest --test-dir build-asan --output-on-failure -L 'unit|sim|threads' --timeout 900
+
+test-tsan: broker
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=thread -DVIGIL_BUILD_EXAMPLES=OFF
+	cmake --build build-tsan -j$(JOBS)
+	ctest --test-dir build-tsan --output-on-failure -L threads --timeout 900
+
+bench: build
+	$(BUILD)/tests/bench/vigil_bench_pulse
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan
+
+-include docker/docker.mk

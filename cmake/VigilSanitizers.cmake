@@ -1,0 +1,10 @@
+# One sanitizer flavour for the whole build tree (library, tests, examples).
+if(VIGIL_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+elseif(VIGIL_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT VIGIL_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "VIGIL_SANITIZE must be '', 'address' or 'thread', not '${VIGIL_SANITIZE}'")
+endif()

@@ -1,0 +1,66 @@
+#pragma once
+// Bully election with terms. Highest name (byte-wise) among live nodes leads.
+// Pure: messages and time in, messages and role changes out.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vigil/message.hpp"
+#include "vigil/time.hpp"
+
+namespace vigil {
+
+struct ElectionTimeouts {
+    Millis election{3000};  // wait for an ANSWER, then for a COORDINATOR
+    Millis leader{6000};    // a follower whose leader is silent this long elects
+    Millis listen{3000};    // after (re)connecting, listen for a leader first
+};
+
+class Election {
+public:
+    struct Effects {
+        std::vector<Message> broadcast;  // ELECTION / ANSWER / COORDINATOR
+        bool leader_changed = false;
+        bool stale = false;  // the message was from an old term and ignored
+    };
+
+    Election(std::string self, std::uint64_t incarnation, ElectionTimeouts timeouts);
+
+    void reconnected(Millis now);  // listen, then elect if no leader shows up
+    void cut_off();                // not connected: no role, no leader
+    Effects on_message(const Message& message, Millis now);
+    Effects on_tick(Millis now);
+    // The current leader said goodbye: elect at once.
+    Effects leader_left(Millis now);
+
+    Role role() const { return role_; }
+    const std::string& leader() const { return leader_; }
+    std::uint64_t term() const { return term_; }
+    bool is_leader() const { return role_ == Role::Leader; }
+    bool active() const { return active_; }
+
+private:
+    enum class Phase { Listening, Following, AwaitingAnswer, AwaitingCoordinator, Leading };
+
+    Message make(MessageType type) const;
+    void start_election(Millis now, Effects& out);
+    void become_leader(Millis now, Effects& out);
+    void announce(Effects& out);
+    void follow(const std::string& leader, std::uint64_t term, Millis now, Effects& out);
+    void on_leader_claim(const Message& m, Millis now, Effects& out);
+    void on_election(const Message& m, Millis now, Effects& out);
+
+    std::string self_;
+    std::uint64_t incarnation_;
+    ElectionTimeouts timeouts_;
+    bool active_ = false;
+    Phase phase_ = Phase::Listening;
+    Role role_ = Role::Follower;
+    std::string leader_;
+    std::uint64_t term_ = 0;
+    std::uint64_t max_term_seen_ = 0;
+    Millis deadline_{0};          // end of the current listen / wait phase
+    Millis leader_heard_at_{0};
+};
+
+}  // namespace vigil

@@ -1,0 +1,58 @@
+#pragma once
+// Who is alive, as far as this node has heard. Pure: time is an argument.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "vigil/time.hpp"
+
+namespace vigil {
+
+enum class Liveness { Alive, Dead, Departed };
+const char* to_string(Liveness liveness) noexcept;
+
+struct MemberView {
+    std::string name;
+    Liveness liveness = Liveness::Alive;
+    bool ever_heard = false;
+    Millis silent_for{0};
+    std::uint64_t incarnation = 0;
+};
+
+class FailureDetector {
+public:
+    enum class Heard { Known, New, Rejoined, Restarted, TableFull };
+
+    FailureDetector(Millis timeout, std::size_t max_members);
+
+    // A message from `name` arrived. Restarted = a new incarnation of a known node.
+    Heard heard(const std::string& name, std::uint64_t incarnation, Millis now);
+    // Graceful goodbye: never declared dead until heard again.
+    void departed(const std::string& name);
+    // A member we expect, heard or not: silent since `now` at the latest.
+    void expect(const std::string& name, Millis now);
+    // Nobody is judged on silence from before `now` (new leader, reconnect).
+    void grace_all(Millis now);
+    // Members that crossed the timeout since the last call (now Dead).
+    std::vector<std::string> newly_dead(Millis now);
+    std::vector<std::string> dead() const;
+
+    Liveness liveness(const std::string& name) const;
+    bool knows(const std::string& name) const { return members_.count(name) != 0; }
+    std::vector<MemberView> view(Millis now) const;
+
+private:
+    struct Member {
+        Millis last_heard{0};
+        Liveness liveness = Liveness::Alive;
+        bool ever_heard = false;
+        std::uint64_t incarnation = 0;
+    };
+    Millis timeout_;
+    std::size_t max_members_;
+    std::map<std::string, Member> members_;
+};
+
+}  // namespace vigil
