@@ -44,9 +44,9 @@ private:
 
     Message make(MessageType type) const;
     void start_election(Millis now, Effects& out);
-    void become_leader(Millis now, Effects& out);
+    void become_leader(Effects& out);
     void announce(Effects& out);
-    void follow(const std::string& leader, std::uint64_t term, Millis now, Effects& out);
+    void follow(const std::string& leader, std::uint64_t term, Millis now);
     void on_leader_claim(const Message& m, Millis now, Effects& out);
     void on_election(const Message& m, Millis now, Effects& out);
 

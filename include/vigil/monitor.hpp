@@ -59,6 +59,7 @@ public:
 
 private:
     struct Impl;
+    friend class Sidecar;  // the monitor thread's state, in monitor.cpp
     std::unique_ptr<Impl> impl_;
 };
 

@@ -106,6 +106,7 @@ private:
     bool connected_ = false;
     bool left_ = false;
     bool was_leader_ = false;
+    std::string last_leader_;
     Millis next_heartbeat_{0};
     std::uint64_t restarts_issued_ = 0;
 };

@@ -1,0 +1,199 @@
+#include "amqp_transport.hpp"
+
+#include <amqp_tcp_socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+
+namespace vigil {
+namespace {
+
+constexpr amqp_channel_t kChannel = 1;
+constexpr const char* kBroadcastKey = "vigil.all";
+constexpr const char* kLeaderKey = "vigil.leader";
+constexpr std::size_t kInboxMaxLength = 10000;  // the broker drops the oldest past this
+
+timeval to_timeval(Millis timeout) {
+    const auto ms = std::max<std::int64_t>(timeout.count(), 0);
+    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+amqp_bytes_t bytes(const std::string& text) { return amqp_bytes_t{text.size(), const_cast<char*>(text.data())}; }
+
+std::string describe(amqp_rpc_reply_t reply) {
+    switch (reply.reply_type) {
+        case AMQP_RESPONSE_NORMAL: return "ok";
+        case AMQP_RESPONSE_NONE: return "missing reply";
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION: return amqp_error_string2(reply.library_error);
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+                const auto* close = static_cast<amqp_connection_close_t*>(reply.reply.decoded);
+                return "connection closed by broker: " +
+                       std::string(static_cast<char*>(close->reply_text.bytes), close->reply_text.len);
+            }
+            if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+                const auto* close = static_cast<amqp_channel_close_t*>(reply.reply.decoded);
+                return "channel closed by broker: " +
+                       std::string(static_cast<char*>(close->reply_text.bytes), close->reply_text.len);
+            }
+            return "broker error";
+    }
+    return "unknown reply";
+}
+
+}  // namespace
+
+AmqpTransport::AmqpTransport(BrokerConfig broker, std::string exchange, std::size_t max_message_bytes,
+                             Millis message_ttl)
+    : broker_(std::move(broker)),
+      exchange_(std::move(exchange)),
+      max_message_bytes_(max_message_bytes),
+      message_ttl_(message_ttl) {}
+
+bool AmqpTransport::fail(const std::string& what) {
+    error_ = what;
+    close();
+    return false;
+}
+
+bool AmqpTransport::check(amqp_rpc_reply_t reply, const char* what) {
+    if (reply.reply_type == AMQP_RESPONSE_NORMAL) return true;
+    return fail(std::string(what) + ": " + describe(reply));
+}
+
+bool AmqpTransport::connect() {
+    close();
+    conn_ = amqp_new_connection();
+    amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
+    if (!socket) return fail("cannot create a socket");
+    timeval timeout = to_timeval(broker_.connect_timeout);
+    amqp_set_handshake_timeout(conn_, &timeout);
+    amqp_set_rpc_timeout(conn_, &timeout);
+    const int status = amqp_socket_open_noblock(socket, broker_.host.c_str(), broker_.port, &timeout);
+    if (status != AMQP_STATUS_OK) {
+        return fail("cannot reach broker " + broker_.host + ":" + std::to_string(broker_.port) + ": " +
+                    amqp_error_string2(status));
+    }
+    // AMQP heartbeats let a dead broker be noticed; rabbitmq-c services them
+    // inside our consume calls, which run every few tens of milliseconds.
+    const int heartbeat_s = 5;
+    if (!check(amqp_login(conn_, broker_.vhost.c_str(), 0, 131072, heartbeat_s, AMQP_SASL_METHOD_PLAIN,
+                          broker_.user.c_str(), broker_.password.c_str()),
+               "login")) {
+        return false;
+    }
+    amqp_channel_open(conn_, kChannel);
+    if (!check(amqp_get_rpc_reply(conn_), "channel.open")) return false;
+
+    amqp_exchange_declare(conn_, kChannel, bytes(exchange_), amqp_cstring_bytes("topic"), 0, 0, 0, 0,
+                          amqp_empty_table);
+    if (!check(amqp_get_rpc_reply(conn_), ("exchange.declare " + exchange_).c_str())) return false;
+
+    // A fresh server-named queue each time: no RESOURCE_LOCKED from the old
+    // exclusive one, and nothing stale is replayed after an outage.
+    amqp_table_entry_t arguments[2];
+    arguments[0].key = amqp_cstring_bytes("x-max-length");
+    arguments[0].value.kind = AMQP_FIELD_KIND_I64;
+    arguments[0].value.value.i64 = static_cast<int64_t>(kInboxMaxLength);
+    arguments[1].key = amqp_cstring_bytes("x-message-ttl");
+    arguments[1].value.kind = AMQP_FIELD_KIND_I64;
+    arguments[1].value.value.i64 = message_ttl_.count();
+    const amqp_table_t table{2, arguments};
+    const auto* declared = amqp_queue_declare(conn_, kChannel, amqp_empty_bytes, 0, 0, 1, 1, table);
+    if (!check(amqp_get_rpc_reply(conn_), "queue.declare")) return false;
+    queue_.assign(static_cast<const char*>(declared->queue.bytes), declared->queue.len);
+
+    amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kBroadcastKey),
+                    amqp_empty_table);
+    if (!check(amqp_get_rpc_reply(conn_), "queue.bind")) return false;
+    amqp_basic_consume(conn_, kChannel, bytes(queue_), amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
+    if (!check(amqp_get_rpc_reply(conn_), "basic.consume")) return false;
+    followers_bound_ = false;
+    error_.clear();
+    return true;
+}
+
+void AmqpTransport::close() noexcept {
+    if (!conn_) return;
+    // A polite close could block on a dead socket; the broker drops exclusive
+    // queues with the TCP connection anyway.
+    amqp_destroy_connection(conn_);
+    conn_ = nullptr;
+    followers_bound_ = false;
+}
+
+bool AmqpTransport::publish(Audience audience, const std::string& body) {
+    if (!conn_) return false;
+    amqp_basic_properties_t props{};
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.delivery_mode = 1;  // transient: a heartbeat is worthless after a restart
+    const char* key = audience == Audience::Everyone ? kBroadcastKey : kLeaderKey;
+    const int status =
+        amqp_basic_publish(conn_, kChannel, bytes(exchange_), amqp_cstring_bytes(key), 0, 0, &props, bytes(body));
+    if (status != AMQP_STATUS_OK) return fail(std::string("publish: ") + amqp_error_string2(status));
+    return true;
+}
+
+bool AmqpTransport::listen_to_followers(bool on) {
+    if (!conn_) return false;
+    if (on == followers_bound_) return true;
+    if (on) {
+        amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kLeaderKey),
+                        amqp_empty_table);
+    } else {
+        amqp_queue_unbind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kLeaderKey),
+                          amqp_empty_table);
+    }
+    if (!check(amqp_get_rpc_reply(conn_), on ? "bind follower heartbeats" : "unbind follower heartbeats")) {
+        return false;
+    }
+    followers_bound_ = on;
+    return true;
+}
+
+AmqpTransport::Received AmqpTransport::receive(Millis timeout, std::string& body) {
+    if (!conn_) return Received::Closed;
+    amqp_maybe_release_buffers(conn_);
+    amqp_envelope_t envelope;
+    timeval wait = to_timeval(timeout);
+    const amqp_rpc_reply_t reply = amqp_consume_message(conn_, &envelope, &wait, 0);
+    if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
+        Received result = Received::Message;
+        if (envelope.message.body.len > max_message_bytes_) {
+            result = Received::Oversized;
+        } else {
+            body.assign(static_cast<const char*>(envelope.message.body.bytes), envelope.message.body.len);
+        }
+        amqp_destroy_envelope(&envelope);
+        return result;
+    }
+    if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+        if (reply.library_error == AMQP_STATUS_TIMEOUT) return Received::Timeout;
+        if (reply.library_error == AMQP_STATUS_UNEXPECTED_STATE) return handle_unexpected_frame();
+    }
+    fail("consume: " + describe(reply));
+    return Received::Closed;
+}
+
+// Something other than a delivery arrived: a close from the broker, or a
+// frame we do not use. Only a close ends the connection.
+AmqpTransport::Received AmqpTransport::handle_unexpected_frame() {
+    amqp_frame_t frame;
+    timeval none{0, 0};
+    const int status = amqp_simple_wait_frame_noblock(conn_, &frame, &none);
+    if (status == AMQP_STATUS_TIMEOUT) return Received::Timeout;
+    if (status != AMQP_STATUS_OK) {
+        fail(std::string("wait frame: ") + amqp_error_string2(status));
+        return Received::Closed;
+    }
+    if (frame.frame_type == AMQP_FRAME_METHOD &&
+        (frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD ||
+         frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD)) {
+        fail("closed by broker");
+        return Received::Closed;
+    }
+    return Received::Timeout;
+}
+
+}  // namespace vigil

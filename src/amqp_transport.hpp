@@ -1,0 +1,55 @@
+#pragma once
+// RabbitMQ adapter for the control plane (rabbitmq-c). One connection, owned
+// and used by the monitor's thread only: rabbitmq-c connections are not
+// thread-safe. No automatic reconnect in rabbitmq-c: the caller reconnects.
+#include <amqp.h>
+
+#include <cstddef>
+#include <string>
+
+#include "vigil/config.hpp"
+#include "vigil/node.hpp"
+#include "vigil/time.hpp"
+
+namespace vigil {
+
+class AmqpTransport {
+public:
+    enum class Received { Message, Timeout, Oversized, Closed };
+
+    AmqpTransport(BrokerConfig broker, std::string exchange, std::size_t max_message_bytes, Millis message_ttl);
+    ~AmqpTransport() { close(); }
+    AmqpTransport(const AmqpTransport&) = delete;
+    AmqpTransport& operator=(const AmqpTransport&) = delete;
+
+    // Connects, declares the exchange and a fresh exclusive queue, binds the
+    // broadcast key. False with error() set on failure (and stays closed).
+    bool connect();
+    void close() noexcept;
+    bool connected() const noexcept { return conn_ != nullptr; }
+
+    bool publish(Audience audience, const std::string& body);
+    // Follower heartbeats are routed to the leader only: bind or unbind them.
+    bool listen_to_followers(bool on);
+    bool listening_to_followers() const noexcept { return followers_bound_; }
+    // Waits up to `timeout` for one message (0 = just look).
+    Received receive(Millis timeout, std::string& body);
+
+    const std::string& error() const noexcept { return error_; }
+
+private:
+    bool check(amqp_rpc_reply_t reply, const char* what);
+    bool fail(const std::string& what);
+    Received handle_unexpected_frame();
+
+    BrokerConfig broker_;
+    std::string exchange_;
+    std::size_t max_message_bytes_;
+    Millis message_ttl_;
+    amqp_connection_state_t conn_ = nullptr;
+    std::string queue_;
+    bool followers_bound_ = false;
+    std::string error_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,109 @@
+#include "vigil/codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace vigil {
+namespace {
+
+using json = nlohmann::json;
+
+const char* const kTypeNames[] = {"heartbeat", "election", "answer", "coordinator", "goodbye"};
+const MessageType kTypes[] = {MessageType::Heartbeat, MessageType::Election, MessageType::Answer,
+                              MessageType::Coordinator, MessageType::Goodbye};
+
+std::optional<MessageType> type_from(const std::string& name) {
+    for (std::size_t i = 0; i < std::size(kTypes); ++i) {
+        if (name == kTypeNames[i]) return kTypes[i];
+    }
+    return std::nullopt;
+}
+
+std::optional<Role> role_from(const std::string& name) {
+    if (name == "follower") return Role::Follower;
+    if (name == "candidate") return Role::Candidate;
+    if (name == "leader") return Role::Leader;
+    return std::nullopt;
+}
+
+// Only non-negative integers that fit: no floats, no strings, no negatives.
+std::optional<std::uint64_t> unsigned_field(const json& object, const char* key) {
+    const auto it = object.find(key);
+    if (it == object.end() || !it->is_number_unsigned()) return std::nullopt;
+    return it->get<std::uint64_t>();
+}
+
+std::optional<std::string> string_field(const json& object, const char* key) {
+    const auto it = object.find(key);
+    if (it == object.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+}
+
+Decoded fail(DecodeError error) { return Decoded{std::nullopt, error}; }
+
+Decoded decode_object(const json& object) {
+    if (!object.is_object()) return fail(DecodeError::Malformed);
+    const auto version = unsigned_field(object, "v");
+    if (!version || *version != static_cast<std::uint64_t>(kWireVersion)) {
+        return fail(DecodeError::WrongVersion);
+    }
+    const auto type_name = string_field(object, "type");
+    if (!type_name) return fail(DecodeError::BadField);
+    const auto type = type_from(*type_name);
+    if (!type) return fail(DecodeError::UnknownType);
+
+    const auto from = string_field(object, "from");
+    const auto term = unsigned_field(object, "term");
+    const auto role_name = string_field(object, "role");
+    const auto leader = string_field(object, "leader");
+    const auto incarnation = unsigned_field(object, "inc");
+    if (!from || !term || !role_name || !leader || !incarnation) return fail(DecodeError::BadField);
+    const auto role = role_from(*role_name);
+    if (!role) return fail(DecodeError::BadField);
+    if (!is_valid_node_name(*from)) return fail(DecodeError::BadName);
+    if (!leader->empty() && !is_valid_node_name(*leader)) return fail(DecodeError::BadName);
+
+    return Decoded{Message{*type, *from, *term, *role, *leader, *incarnation}, DecodeError::None};
+}
+
+}  // namespace
+
+const char* to_string(DecodeError error) noexcept {
+    switch (error) {
+        case DecodeError::None: return "none";
+        case DecodeError::Oversized: return "oversized";
+        case DecodeError::Malformed: return "malformed";
+        case DecodeError::WrongVersion: return "wrong_version";
+        case DecodeError::UnknownType: return "unknown_type";
+        case DecodeError::BadField: return "bad_field";
+        case DecodeError::BadName: return "bad_name";
+    }
+    return "?";
+}
+
+std::string encode(const Message& message) {
+    const json object = {
+        {"v", kWireVersion},
+        {"type", to_string(message.type)},
+        {"from", message.from},
+        {"term", message.term},
+        {"role", to_string(message.role)},
+        {"leader", message.leader},
+        {"inc", message.incarnation},
+    };
+    return object.dump();
+}
+
+Decoded decode(std::string_view body, std::size_t max_bytes) noexcept {
+    if (body.size() > max_bytes) return fail(DecodeError::Oversized);
+    try {
+        // No exceptions from the parser itself; invalid UTF-8 etc. -> discarded.
+        const json object = json::parse(body, nullptr, /*allow_exceptions=*/false);
+        if (object.is_discarded()) return fail(DecodeError::Malformed);
+        return decode_object(object);
+    } catch (...) {
+        // Allocation failure or a library surprise: still only a dropped message.
+        return fail(DecodeError::Malformed);
+    }
+}
+
+}  // namespace vigil

@@ -1,0 +1,160 @@
+#include "vigil/election.hpp"
+
+#include <algorithm>
+
+namespace vigil {
+
+Election::Election(std::string self, std::uint64_t incarnation, ElectionTimeouts timeouts)
+    : self_(std::move(self)), incarnation_(incarnation), timeouts_(timeouts) {}
+
+void Election::reconnected(Millis now) {
+    active_ = true;
+    phase_ = Phase::Listening;
+    role_ = Role::Follower;
+    leader_.clear();
+    deadline_ = now + timeouts_.listen;
+}
+
+void Election::cut_off() {
+    active_ = false;
+    phase_ = Phase::Listening;
+    role_ = Role::Follower;
+    leader_.clear();
+}
+
+Message Election::make(MessageType type) const {
+    return Message{type, self_, term_, role_, leader_, incarnation_};
+}
+
+void Election::start_election(Millis now, Effects& out) {
+    phase_ = Phase::AwaitingAnswer;
+    role_ = Role::Candidate;
+    leader_.clear();
+    deadline_ = now + timeouts_.election;
+    out.broadcast.push_back(make(MessageType::Election));
+}
+
+void Election::become_leader(Effects& out) {
+    phase_ = Phase::Leading;
+    role_ = Role::Leader;
+    leader_ = self_;
+    term_ = max_term_seen_ + 1;
+    max_term_seen_ = term_;
+    announce(out);
+}
+
+void Election::announce(Effects& out) { out.broadcast.push_back(make(MessageType::Coordinator)); }
+
+void Election::follow(const std::string& leader, std::uint64_t term, Millis now) {
+    phase_ = Phase::Following;
+    role_ = Role::Follower;
+    leader_ = leader;
+    term_ = term;
+    max_term_seen_ = std::max(max_term_seen_, term);
+    leader_heard_at_ = now;
+}
+
+// A COORDINATOR, or a heartbeat sent as leader.
+void Election::on_leader_claim(const Message& m, Millis now, Effects& out) {
+    if (phase_ == Phase::Following && m.from == leader_ && m.term == term_) {
+        leader_heard_at_ = now;  // the routine case
+        return;
+    }
+    if (m.from < self_) {
+        // Bully: a lower node may not lead while we are alive.
+        if (role_ == Role::Leader) {
+            term_ = std::max(term_, max_term_seen_) + 1;
+            max_term_seen_ = term_;
+            announce(out);
+        } else if (phase_ != Phase::AwaitingAnswer && phase_ != Phase::AwaitingCoordinator) {
+            start_election(now, out);
+        }
+        return;
+    }
+    if (m.term < term_) {
+        out.stale = true;  // an old leader's word; it will learn our term
+        return;
+    }
+    // Same term, two claimants: the higher name wins.
+    if (m.term == term_ && !leader_.empty() && m.from < leader_) return;
+    follow(m.from, m.term, now);
+}
+
+void Election::on_election(const Message& m, Millis now, Effects& out) {
+    if (m.from > self_) return;  // the higher node will win; nothing to say
+    out.broadcast.push_back(make(MessageType::Answer));
+    if (role_ == Role::Leader) {
+        announce(out);  // tell the newcomer at once who leads
+        return;
+    }
+    const bool leader_alive = phase_ == Phase::Following && now - leader_heard_at_ <= timeouts_.leader;
+    const bool electing = phase_ == Phase::AwaitingAnswer || phase_ == Phase::AwaitingCoordinator;
+    // With a live higher leader, that leader answers the election by announcing.
+    if (!leader_alive && !electing) start_election(now, out);
+}
+
+Election::Effects Election::on_message(const Message& m, Millis now) {
+    Effects out;
+    if (!active_) return out;
+    const std::string leader_before = leader_;
+    max_term_seen_ = std::max(max_term_seen_, m.term);
+    switch (m.type) {
+        case MessageType::Election:
+            on_election(m, now, out);
+            break;
+        case MessageType::Answer:
+            if (phase_ == Phase::AwaitingAnswer && m.from > self_) {
+                phase_ = Phase::AwaitingCoordinator;
+                deadline_ = now + timeouts_.election;
+            }
+            break;
+        case MessageType::Coordinator:
+            on_leader_claim(m, now, out);
+            break;
+        case MessageType::Heartbeat:
+            if (m.role == Role::Leader) on_leader_claim(m, now, out);
+            break;
+        case MessageType::Goodbye:
+            break;  // the Node calls leader_left() when it matters
+    }
+    // Someone has seen a newer term than ours: make ours newer still.
+    if (role_ == Role::Leader && max_term_seen_ > term_) {
+        term_ = max_term_seen_ + 1;
+        max_term_seen_ = term_;
+        announce(out);
+    }
+    out.leader_changed = leader_ != leader_before;
+    return out;
+}
+
+Election::Effects Election::on_tick(Millis now) {
+    Effects out;
+    if (!active_) return out;
+    const std::string leader_before = leader_;
+    switch (phase_) {
+        case Phase::Listening:
+        case Phase::AwaitingCoordinator:
+            if (now >= deadline_) start_election(now, out);
+            break;
+        case Phase::Following:
+            if (now - leader_heard_at_ > timeouts_.leader) start_election(now, out);
+            break;
+        case Phase::AwaitingAnswer:
+            if (now >= deadline_) become_leader(out);
+            break;
+        case Phase::Leading:
+            break;
+    }
+    out.leader_changed = leader_ != leader_before;
+    return out;
+}
+
+Election::Effects Election::leader_left(Millis now) {
+    Effects out;
+    if (!active_ || phase_ != Phase::Following) return out;
+    start_election(now, out);
+    out.leader_changed = true;
+    return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,33 @@
+#include "vigil/message.hpp"
+
+namespace vigil {
+
+const char* to_string(MessageType type) noexcept {
+    switch (type) {
+        case MessageType::Heartbeat: return "heartbeat";
+        case MessageType::Election: return "election";
+        case MessageType::Answer: return "answer";
+        case MessageType::Coordinator: return "coordinator";
+        case MessageType::Goodbye: return "goodbye";
+    }
+    return "?";
+}
+
+const char* to_string(Role role) noexcept {
+    switch (role) {
+        case Role::Follower: return "follower";
+        case Role::Candidate: return "candidate";
+        case Role::Leader: return "leader";
+    }
+    return "?";
+}
+
+bool is_valid_node_name(const std::string& name) noexcept {
+    if (name.empty() || name.size() > 128) return false;
+    for (const char c : name) {
+        if (c <= ' ' || c > '~') return false;  // printable ASCII, no space
+    }
+    return true;
+}
+
+}  // namespace vigil

@@ -1,0 +1,365 @@
+#include "vigil/monitor.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "amqp_transport.hpp"
+#include "restarter.hpp"
+#include "vigil/codec.hpp"
+#include "vigil/watchdog.hpp"
+
+namespace vigil {
+namespace {
+
+constexpr Millis kPollInterval{50};     // how often the loop wakes when idle
+constexpr Millis kStatusInterval{200};  // how often status() is refreshed
+constexpr int kMaxMessagesPerTurn = 256;
+
+Millis steady_now() {
+    return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+std::shared_ptr<spdlog::logger> vigil_logger() {
+    if (auto existing = spdlog::get("vigil")) return existing;
+    try {
+        return spdlog::stderr_color_mt("vigil");
+    } catch (const spdlog::spdlog_ex&) {
+        return spdlog::get("vigil");  // another thread registered it first
+    }
+}
+
+std::uint64_t random_incarnation() {
+    std::random_device device;
+    return (static_cast<std::uint64_t>(device()) << 32) ^ device() ^
+           static_cast<std::uint64_t>(steady_now().count());
+}
+
+NodeConfig node_config(const Config& config) {
+    NodeConfig node;
+    node.self = config.node_name;
+    node.incarnation = random_incarnation();
+    node.heartbeat_interval = config.heartbeat_interval;
+    node.heartbeat_timeout = config.heartbeat_timeout;
+    node.election_timeout = config.election_timeout;
+    node.expected_members = config.expected_members;
+    node.max_members = config.max_members;
+    node.recovery = RecoveryPolicy{config.restart.boot_grace, config.restart.backoff_initial,
+                                   config.restart.backoff_max, config.restart.backoff_reset_after};
+    return node;
+}
+
+}  // namespace
+
+struct Monitor::Impl {
+    explicit Impl(Config cfg, Terminate term)
+        : config(std::move(cfg)),
+          terminate(std::move(term)),
+          watchdog(config.pulse_timeout),
+          log(vigil_logger()) {}
+
+    Config config;
+    Terminate terminate;
+    ChangeCallback on_change;
+    Watchdog watchdog;
+    std::shared_ptr<spdlog::logger> log;
+
+    std::mutex lifecycle;  // start/stop
+    std::thread sidecar;
+    std::thread watchdog_thread;
+    bool started = false;
+    std::atomic<bool> stopping{false};
+    std::mutex wake_mutex;
+    std::condition_variable wake;
+
+    mutable std::mutex status_mutex;
+    Status status;
+
+    void run_sidecar();
+    void run_watchdog();
+    void sleep_for(Millis duration);
+};
+
+// Everything the sidecar thread owns; one instance per run of the thread.
+class Sidecar {
+public:
+    explicit Sidecar(Monitor::Impl& impl)
+        : impl_(impl),
+          config_(impl.config),
+          log_(*impl.log),
+          node_(node_config(config_)),
+          transport_(config_.broker, config_.control_exchange, config_.max_message_bytes,
+                     config_.heartbeat_timeout),
+          restarter_(config_.restart),
+          reconnect_delay_(config_.broker.reconnect_backoff_initial) {}
+
+    void run() {
+        log_.info("vigil monitor started as '{}' (exchange '{}', broker {}:{})", config_.node_name,
+                  config_.control_exchange, config_.broker.host, config_.broker.port);
+        while (!impl_.stopping.load()) turn();
+        const Millis now = steady_now();
+        execute(node_.leave(now), now);  // goodbye, so that nobody restarts us
+        transport_.close();
+        publish_status(now);
+        log_.info("vigil monitor stopped");
+    }
+
+private:
+    void turn() {
+        Millis now = steady_now();
+        if (!transport_.connected()) {
+            try_connect(now);
+            if (!transport_.connected()) impl_.sleep_for(kPollInterval);
+        } else {
+            drain(now);
+        }
+        now = steady_now();
+        execute(node_.tick(now), now);
+        for (const Restarter::Finished& done : restarter_.poll(now)) finished(done, now);
+        if (now >= next_status_) publish_status(now);
+    }
+
+    void try_connect(Millis now) {
+        if (now < next_connect_) return;
+        if (!transport_.connect()) {
+            if (transport_.error() != last_connect_error_) {
+                log_.warn("broker unreachable ({}); retrying with back-off", transport_.error());
+                last_connect_error_ = transport_.error();
+            }
+            next_connect_ = now + reconnect_delay_;
+            reconnect_delay_ = std::min(reconnect_delay_ * 2, config_.broker.reconnect_backoff_max);
+            return;
+        }
+        log_.info("connected to broker {}:{}", config_.broker.host, config_.broker.port);
+        last_connect_error_.clear();
+        reconnect_delay_ = config_.broker.reconnect_backoff_initial;
+        ++reconnects_;
+        execute(node_.connected(now), now);
+    }
+
+    void drain(Millis now) {
+        std::string body;
+        for (int i = 0; i < kMaxMessagesPerTurn && transport_.connected(); ++i) {
+            const Millis wait = i == 0 ? kPollInterval : Millis{0};
+            switch (transport_.receive(wait, body)) {
+                case AmqpTransport::Received::Timeout:
+                    return;
+                case AmqpTransport::Received::Oversized:
+                    node_.count_drop(DecodeError::Oversized);
+                    break;
+                case AmqpTransport::Received::Closed:
+                    lost_connection(steady_now());
+                    return;
+                case AmqpTransport::Received::Message: {
+                    const Decoded decoded = decode(body, config_.max_message_bytes);
+                    now = steady_now();
+                    if (decoded.message) {
+                        execute(node_.receive(*decoded.message, now), now);
+                    } else {
+                        node_.count_drop(decoded.error);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    void lost_connection(Millis now) {
+        log_.warn("lost the broker ({}); not acting as leader until reconnected", transport_.error());
+        transport_.close();
+        next_connect_ = now + reconnect_delay_;
+        execute(node_.disconnected(now), now);
+    }
+
+    void execute(const Output& out, Millis now) {
+        for (const Outgoing& outgoing : out.send) {
+            if (transport_.connected() && !transport_.publish(outgoing.audience, encode(outgoing.message))) {
+                lost_connection(now);
+            }
+        }
+        for (const std::string& name : out.restart) restart(name, now);
+        for (const Event& event : out.events) report(event);
+        // Becoming leader changes what we listen to; stepping down undoes it.
+        if (transport_.connected() && !transport_.listen_to_followers(node_.is_leader())) lost_connection(now);
+        if (!out.events.empty()) publish_status(now);
+    }
+
+    void restart(const std::string& name, Millis now) {
+        log_.warn("Node {} is DEAD. Restarting...", name);
+        std::string why;
+        if (!restarter_.start(name, now, why)) {
+            ++restarts_failed_;
+            log_.error("cannot restart {}: {}", name, why);
+            execute(node_.restart_finished(name, false, now), now);
+        }
+    }
+
+    void finished(const Restarter::Finished& done, Millis now) {
+        if (done.ok) {
+            log_.info("restart of {} finished ({})", done.name, done.detail);
+        } else {
+            ++restarts_failed_;
+            log_.error("restart of {} failed ({})", done.name, done.detail);
+        }
+        execute(node_.restart_finished(done.name, done.ok, now), now);
+    }
+
+    void report(const Event& event) {
+        switch (event.kind) {
+            case Event::Kind::LeaderChanged:
+                if (event.name.empty()) {
+                    log_.info("no leader (term {})", event.term);
+                } else if (event.name == config_.node_name) {
+                    log_.info("I am the leader (term {})", event.term);
+                } else {
+                    log_.info("leader is {} (term {})", event.name, event.term);
+                }
+                break;
+            case Event::Kind::MemberJoined: log_.info("node {} joined", event.name); break;
+            case Event::Kind::MemberRestarted: log_.info("node {} is back (new incarnation)", event.name); break;
+            case Event::Kind::MemberDead: log_.warn("node {} is silent for too long", event.name); break;
+            case Event::Kind::MemberDeparted: log_.info("node {} left gracefully", event.name); break;
+        }
+        if (impl_.on_change) {
+            try {
+                impl_.on_change(event);
+            } catch (const std::exception& error) {
+                log_.error("on_change callback threw: {}", error.what());
+            }
+        }
+    }
+
+    void publish_status(Millis now) {
+        next_status_ = now + kStatusInterval;
+        Status status;
+        status.node_name = config_.node_name;
+        status.connected = node_.is_connected();
+        status.role = node_.is_connected() ? node_.role() : Role::Follower;
+        status.leader = node_.leader();
+        status.term = node_.term();
+        status.members = node_.members(now);
+        status.drops = node_.drops();
+        status.restarts_issued = node_.restarts_issued();
+        status.restarts_failed = restarts_failed_;
+        status.reconnects = reconnects_;
+        const std::lock_guard lock(impl_.status_mutex);
+        impl_.status = std::move(status);
+    }
+
+    Monitor::Impl& impl_;
+    const Config& config_;
+    spdlog::logger& log_;
+    Node node_;
+    AmqpTransport transport_;
+    Restarter restarter_;
+    Millis reconnect_delay_;
+    Millis next_connect_{0};
+    Millis next_status_{0};
+    std::string last_connect_error_;
+    std::uint64_t restarts_failed_ = 0;
+    std::uint64_t reconnects_ = 0;
+};
+
+void Monitor::Impl::sleep_for(Millis duration) {
+    std::unique_lock lock(wake_mutex);
+    wake.wait_for(lock, duration, [this] { return stopping.load(); });
+}
+
+void Monitor::Impl::run_sidecar() {
+    try {
+        Sidecar(*this).run();
+    } catch (const std::exception& error) {
+        // A bug, not the world: make it loud, and let apoptosis policy decide.
+        log->critical("vigil sidecar failed: {}", error.what());
+        terminate(std::string("sidecar failed: ") + error.what());
+    }
+}
+
+// Its own thread, so that apoptosis fires on time whatever the sidecar is
+// doing (connecting to a dead broker, running a restart).
+void Monitor::Impl::run_watchdog() {
+    const Millis step = std::clamp(watchdog.timeout() / 10, Millis{10}, Millis{100});
+    while (!stopping.load()) {
+        const Millis now = steady_now();
+        if (watchdog.expired(now)) {
+            const auto silent = watchdog.silent_for(now).value_or(Millis{0});
+            terminate("main loop has not called pulse() for " + std::to_string(silent.count()) +
+                      " ms (PULSE_TIMEOUT " + std::to_string(watchdog.timeout().count()) + " ms)");
+            return;
+        }
+        sleep_for(step);
+    }
+}
+
+Monitor::Monitor(Config config) : Monitor(std::move(config), nullptr) {}
+
+Monitor::Monitor(Config config, Terminate terminate) {
+    config.validate();
+    if (!terminate) {
+        terminate = [](const std::string& reason) {
+            const auto log = vigil_logger();
+            log->critical("apoptosis: {}; exiting so that the leader restarts this node", reason);
+            log->flush();
+            spdlog::shutdown();
+            _exit(1);
+        };
+    }
+    impl_ = std::make_unique<Impl>(std::move(config), std::move(terminate));
+    impl_->status.node_name = impl_->config.node_name;
+}
+
+Monitor::~Monitor() { stop(); }
+
+void Monitor::on_change(ChangeCallback callback) {
+    const std::lock_guard lock(impl_->lifecycle);
+    if (impl_->started) throw std::logic_error("vigil::Monitor::on_change must be called before start()");
+    impl_->on_change = std::move(callback);
+}
+
+void Monitor::start() {
+    const std::lock_guard lock(impl_->lifecycle);
+    if (impl_->started) return;
+    impl_->started = true;
+    impl_->sidecar = std::thread([impl = impl_.get()] { impl->run_sidecar(); });
+    impl_->watchdog_thread = std::thread([impl = impl_.get()] { impl->run_watchdog(); });
+}
+
+void Monitor::pulse() noexcept { impl_->watchdog.pulse(steady_now()); }
+
+void Monitor::stop() {
+    const std::lock_guard lock(impl_->lifecycle);
+    if (!impl_->started || impl_->stopping.load()) return;
+    {
+        const std::lock_guard wake_lock(impl_->wake_mutex);
+        impl_->stopping.store(true);
+    }
+    impl_->wake.notify_all();
+    if (impl_->sidecar.joinable()) impl_->sidecar.join();
+    if (impl_->watchdog_thread.joinable()) impl_->watchdog_thread.join();
+}
+
+bool Monitor::is_leader() const {
+    const std::lock_guard lock(impl_->status_mutex);
+    return impl_->status.connected && impl_->status.role == Role::Leader;
+}
+
+std::string Monitor::leader() const {
+    const std::lock_guard lock(impl_->status_mutex);
+    return impl_->status.leader;
+}
+
+Status Monitor::status() const {
+    const std::lock_guard lock(impl_->status_mutex);
+    return impl_->status;
+}
+
+const Config& Monitor::config() const { return impl_->config; }
+
+}  // namespace vigil

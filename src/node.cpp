@@ -1,0 +1,179 @@
+#include "vigil/node.hpp"
+
+#include <algorithm>
+
+namespace vigil {
+
+const char* to_string(Event::Kind kind) noexcept {
+    switch (kind) {
+        case Event::Kind::LeaderChanged: return "leader_changed";
+        case Event::Kind::MemberJoined: return "member_joined";
+        case Event::Kind::MemberRestarted: return "member_restarted";
+        case Event::Kind::MemberDead: return "member_dead";
+        case Event::Kind::MemberDeparted: return "member_departed";
+    }
+    return "?";
+}
+
+void DropCounters::count(DecodeError error) noexcept {
+    switch (error) {
+        case DecodeError::None: break;
+        case DecodeError::Oversized: ++oversized; break;
+        case DecodeError::Malformed: ++malformed; break;
+        case DecodeError::WrongVersion: ++wrong_version; break;
+        case DecodeError::UnknownType: ++unknown_type; break;
+        case DecodeError::BadField: ++bad_field; break;
+        case DecodeError::BadName: ++bad_name; break;
+    }
+}
+
+std::uint64_t DropCounters::total() const noexcept {
+    return oversized + malformed + wrong_version + unknown_type + bad_field + bad_name + unknown_sender +
+           impostor + stale + table_full;
+}
+
+Node::Node(NodeConfig config)
+    : config_(std::move(config)),
+      election_(config_.self, config_.incarnation,
+                ElectionTimeouts{config_.election_timeout, config_.heartbeat_timeout, config_.election_timeout}),
+      detector_(config_.heartbeat_timeout, config_.max_members),
+      planner_(config_.recovery) {
+    for (const std::string& member : config_.expected_members) {
+        if (member != config_.self) detector_.expect(member, Millis{0});
+    }
+}
+
+Message Node::make(MessageType type) const {
+    return Message{type, config_.self, election_.term(), election_.role(), election_.leader(), config_.incarnation};
+}
+
+Output Node::connected(Millis now) {
+    Output out;
+    if (left_) return out;
+    connected_ = true;
+    election_.reconnected(now);
+    detector_.grace_all(now);  // nobody is judged on silence while we were away
+    on_leadership_change(now, out);
+    send_heartbeat(now, out);  // let the leader know we are (back) at once
+    return out;
+}
+
+Output Node::disconnected(Millis now) {
+    Output out;
+    connected_ = false;
+    election_.cut_off();
+    on_leadership_change(now, out);
+    return out;
+}
+
+bool Node::accept(const Message& message) {
+    if (message.from == config_.self) {
+        // Our own broadcast coming back is normal; our name from another process is not.
+        if (message.incarnation != config_.incarnation) ++drops_.impostor;
+        return false;
+    }
+    const auto& expected = config_.expected_members;
+    if (!expected.empty() && std::find(expected.begin(), expected.end(), message.from) == expected.end()) {
+        ++drops_.unknown_sender;
+        return false;
+    }
+    return true;
+}
+
+Output Node::receive(const Message& message, Millis now) {
+    Output out;
+    if (!connected_ || left_ || !accept(message)) return out;
+    if (message.type == MessageType::Goodbye) {
+        detector_.departed(message.from);
+        planner_.forget(message.from);
+        out.events.push_back(Event{Event::Kind::MemberDeparted, message.from, election_.term()});
+        if (message.from == election_.leader()) absorb(election_.leader_left(now), now, out);
+        return out;
+    }
+    switch (detector_.heard(message.from, message.incarnation, now)) {
+        case FailureDetector::Heard::TableFull:
+            ++drops_.table_full;
+            return out;
+        case FailureDetector::Heard::New:
+        case FailureDetector::Heard::Rejoined:
+            out.events.push_back(Event{Event::Kind::MemberJoined, message.from, election_.term()});
+            break;
+        case FailureDetector::Heard::Restarted:
+            out.events.push_back(Event{Event::Kind::MemberRestarted, message.from, election_.term()});
+            break;
+        case FailureDetector::Heard::Known:
+            break;
+    }
+    planner_.healthy(message.from, now);
+    absorb(election_.on_message(message, now), now, out);
+    return out;
+}
+
+Output Node::tick(Millis now) {
+    Output out;
+    if (!connected_ || left_) return out;
+    absorb(election_.on_tick(now), now, out);
+    if (now >= next_heartbeat_) send_heartbeat(now, out);
+    if (is_leader()) watch(now, out);
+    return out;
+}
+
+Output Node::restart_finished(const std::string& name, bool ok, Millis now) {
+    planner_.finished(name, ok, now);
+    return Output{};
+}
+
+Output Node::leave(Millis now) {
+    Output out;
+    if (connected_ && !left_) out.send.push_back(Outgoing{make(MessageType::Goodbye), Audience::Everyone});
+    left_ = true;
+    connected_ = false;
+    election_.cut_off();
+    on_leadership_change(now, out);
+    return out;
+}
+
+void Node::absorb(const Election::Effects& effects, Millis now, Output& out) {
+    for (const Message& message : effects.broadcast) out.send.push_back(Outgoing{message, Audience::Everyone});
+    if (effects.stale) ++drops_.stale;
+    on_leadership_change(now, out);
+}
+
+void Node::on_leadership_change(Millis now, Output& out) {
+    const bool leading = election_.is_leader();
+    if (leading != was_leader_) {
+        was_leader_ = leading;
+        planner_.clear();  // restart history belongs to one reign
+        if (leading) {
+            // Judge everyone from now on, including members never heard.
+            detector_.grace_all(now);
+            for (const std::string& member : config_.expected_members) {
+                if (member != config_.self) detector_.expect(member, now);
+            }
+            send_heartbeat(now, out);
+        }
+    }
+    if (election_.leader() != last_leader_) {
+        last_leader_ = election_.leader();
+        out.events.push_back(Event{Event::Kind::LeaderChanged, last_leader_, election_.term()});
+    }
+}
+
+void Node::send_heartbeat(Millis now, Output& out) {
+    const Audience audience = election_.is_leader() ? Audience::Everyone : Audience::Leader;
+    out.send.push_back(Outgoing{make(MessageType::Heartbeat), audience});
+    next_heartbeat_ = now + config_.heartbeat_interval;
+}
+
+void Node::watch(Millis now, Output& out) {
+    for (const std::string& name : detector_.newly_dead(now)) {
+        planner_.unhealthy(name);
+        out.events.push_back(Event{Event::Kind::MemberDead, name, election_.term()});
+    }
+    for (std::string& name : planner_.plan(detector_.dead(), now)) {
+        ++restarts_issued_;
+        out.restart.push_back(std::move(name));
+    }
+}
+
+}  // namespace vigil
