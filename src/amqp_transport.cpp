@@ -122,6 +122,13 @@ void AmqpTransport::close() noexcept {
     followers_bound_ = false;
 }
 
+void AmqpTransport::close_politely() noexcept {
+    if (!conn_) return;
+    amqp_channel_close(conn_, kChannel, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+    close();
+}
+
 bool AmqpTransport::publish(Audience audience, const std::string& body) {
     if (!conn_) return false;
     amqp_basic_properties_t props{};

@@ -26,6 +26,9 @@ public:
     // broadcast key. False with error() set on failure (and stays closed).
     bool connect();
     void close() noexcept;
+    // Closes channel and connection properly (bounded by the RPC timeout), so
+    // that what we just published is delivered; for a graceful stop.
+    void close_politely() noexcept;
     bool connected() const noexcept { return conn_ != nullptr; }
 
     bool publish(Audience audience, const std::string& body);

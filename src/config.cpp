@@ -4,7 +4,7 @@
 //   EXPECTED_MEMBERS (a,b,c)     MAX_MESSAGE_BYTES (4096)  MAX_MEMBERS (1024)
 //   AMQP_URL (amqp://user:pass@host:port/vhost), or RABBITMQ_HOST, RABBITMQ_PORT,
 //   RABBITMQ_USER, RABBITMQ_PASSWORD, RABBITMQ_VHOST (these override the URL's parts)
-//   BROKER_CONNECT_TIMEOUT (2s)
+//   BROKER_CONNECT_TIMEOUT (2s)  BROKER_RECONNECT_MAX (5s, the reconnect back-off's cap)
 //   RESTART_BACKEND (docker|command|none)  RESTART_COMMAND ("relaunch {name}")
 //   RESTART_TIMEOUT (30s)  RESTART_BOOT_GRACE (10s)  RESTART_BACKOFF_INITIAL (10s)
 //   RESTART_BACKOFF_MAX (5min=300s)  RESTART_BACKOFF_RESET_AFTER (600s)
@@ -213,6 +213,8 @@ void apply(const Source& source, Config& config) {
     if (const auto value = source.get("RABBITMQ_PASSWORD")) broker.password = *value;
     set_string(source, "RABBITMQ_VHOST", broker.vhost);
     set_duration(source, "BROKER_CONNECT_TIMEOUT", broker.connect_timeout);
+    set_duration(source, "BROKER_RECONNECT_MAX", broker.reconnect_backoff_max);
+    broker.reconnect_backoff_initial = std::min(broker.reconnect_backoff_initial, broker.reconnect_backoff_max);
 
     RestartConfig& restart = config.restart;
     if (const auto value = source.get("RESTART_BACKEND")) restart.backend = parse_backend(*value);
@@ -322,6 +324,7 @@ void Config::validate() const {
     }
     if (broker.host.empty()) bad("RABBITMQ_HOST", broker.host, "empty");
     require_positive("BROKER_CONNECT_TIMEOUT", broker.connect_timeout);
+    require_positive("BROKER_RECONNECT_MAX", broker.reconnect_backoff_max);
     require_positive("RESTART_TIMEOUT", restart.timeout);
     require_positive("RESTART_BACKOFF_INITIAL", restart.backoff_initial);
     if (restart.backoff_max < restart.backoff_initial) {

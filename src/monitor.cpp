@@ -49,6 +49,7 @@ NodeConfig node_config(const Config& config) {
     node.heartbeat_interval = config.heartbeat_interval;
     node.heartbeat_timeout = config.heartbeat_timeout;
     node.election_timeout = config.election_timeout;
+    node.reconnect_grace = config.broker.reconnect_backoff_max;
     node.expected_members = config.expected_members;
     node.max_members = config.max_members;
     node.recovery = RecoveryPolicy{config.restart.boot_grace, config.restart.backoff_initial,
@@ -106,7 +107,7 @@ public:
         while (!impl_.stopping.load()) turn();
         const Millis now = steady_now();
         execute(node_.leave(now), now);  // goodbye, so that nobody restarts us
-        transport_.close();
+        transport_.close_politely();
         publish_status(now);
         log_.info("vigil monitor stopped");
     }

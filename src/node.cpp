@@ -52,7 +52,9 @@ Output Node::connected(Millis now) {
     if (left_) return out;
     connected_ = true;
     election_.reconnected(now);
-    detector_.grace_all(now);  // nobody is judged on silence while we were away
+    // Nobody is judged on silence while we were away, nor while the others
+    // are still finding their way back to the broker.
+    detector_.grace_all(now + config_.reconnect_grace);
     on_leadership_change(now, out);
     send_heartbeat(now, out);  // let the leader know we are (back) at once
     return out;

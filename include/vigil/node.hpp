@@ -21,6 +21,9 @@ struct NodeConfig {
     Millis heartbeat_interval{2000};
     Millis heartbeat_timeout{6000};
     Millis election_timeout{3000};
+    // Others may take this long to reconnect after a broker outage (their
+    // reconnect back-off): added to the grace given on (re)connecting.
+    Millis reconnect_grace{5000};
     std::vector<std::string> expected_members;
     std::size_t max_members = 1024;
     RecoveryPolicy recovery;
