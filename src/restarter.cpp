@@ -48,6 +48,8 @@ public:
         posix_spawnattr_setpgroup(&attr_, 0);
         posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
         posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        // `docker restart` echoes the name on stdout; errors still reach our stderr.
+        posix_spawn_file_actions_addopen(&actions_, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     }
     ~SpawnAttributes() {
         posix_spawn_file_actions_destroy(&actions_);
