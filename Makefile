@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps broker build test test-main test-asan test-tsan bench clean
+.PHONY: all deps broker build test test-main test-asan test-tsan bench e2e clean
 
 all: build
 
@@ -36,6 +36,10 @@ test-tsan: broker
 
 bench: build
 	$(BUILD)/tests/bench/vigil_bench_pulse
+
+# The deployment under Docker Compose, killed and healed for real (needs a Docker Engine).
+e2e: deps
+	tests/e2e/run.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan
