@@ -17,8 +17,8 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j$(JOBS)
 
-# Everything: the full suite, then ASan+UBSan over unit, simulation and threaded
-# tests, then TSan over the threaded ones.
+# Everything: the full suite, then ASan+UBSan over all but the 30 s broker
+# outage, then TSan over the threaded tests.
 test: test-main test-asan test-tsan
 
 test-main: broker build
@@ -27,15 +27,18 @@ test-main: broker build
 test-asan: broker
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=address -DVIGIL_BUILD_EXAMPLES=OFF
 	cmake --build build-asan -j$(JOBS)
-	ctest --test-dir build-asan --output-on-failure -L 'unit|sim|threads' --timeout 900
+	ctest --test-dir build-asan --output-on-failure -L 'unit|sim|threads|integration' -E broker_outage --timeout 900
 
 test-tsan: broker
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=thread -DVIGIL_BUILD_EXAMPLES=OFF
 	cmake --build build-tsan -j$(JOBS)
 	ctest --test-dir build-tsan --output-on-failure -L threads --timeout 900
 
-bench: build
+# Figures, not asserts: pulse() cost, and kill-to-DEAD / kill-to-rejoined /
+# leader-kill-to-agreed for a 5-node cluster on the real broker.
+bench: broker build
 	$(BUILD)/tests/bench/vigil_bench_pulse
+	python3 tests/bench/latency_probe.py --node $(BUILD)/tests/integration/vigil_test_node --trials 5
 
 # The deployment under Docker Compose, killed and healed for real (needs a Docker Engine).
 e2e: deps
