@@ -52,9 +52,9 @@ Output Node::connected(Millis now) {
     if (left_) return out;
     connected_ = true;
     election_.reconnected(now);
-    // Nobody is judged on silence while we were away, nor while the others
-    // are still finding their way back to the broker.
-    detector_.grace_all(now + config_.reconnect_grace);
+    // Nobody is judged on silence while we were away, nor, after an outage,
+    // while the others are still finding their way back to the broker.
+    detector_.grace_all(cut_off_before_ ? now + config_.reconnect_grace : now);
     on_leadership_change(now, out);
     send_heartbeat(now, out);  // let the leader know we are (back) at once
     return out;
@@ -62,6 +62,7 @@ Output Node::connected(Millis now) {
 
 Output Node::disconnected(Millis now) {
     Output out;
+    cut_off_before_ = cut_off_before_ || connected_;
     connected_ = false;
     election_.cut_off();
     on_leadership_change(now, out);

@@ -22,7 +22,7 @@ struct NodeConfig {
     Millis heartbeat_timeout{6000};
     Millis election_timeout{3000};
     // Others may take this long to reconnect after a broker outage (their
-    // reconnect back-off): added to the grace given on (re)connecting.
+    // reconnect back-off): added to the grace given on reconnecting.
     Millis reconnect_grace{5000};
     std::vector<std::string> expected_members;
     std::size_t max_members = 1024;
@@ -107,6 +107,7 @@ private:
     RecoveryPlanner planner_;
     DropCounters drops_;
     bool connected_ = false;
+    bool cut_off_before_ = false;  // lost the broker at least once
     bool left_ = false;
     bool was_leader_ = false;
     std::string last_leader_;
