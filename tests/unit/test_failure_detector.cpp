@@ -1,0 +1,281 @@
+// Failure detector: a table of scripts (heard / departed / expect / grace /
+// check) and the liveness, deaths and Heard results each must produce.
+// Timeout is 6000 ms everywhere; boundaries are probed one ms either side
+// because the header does not say whether exactly-the-timeout is dead.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "vigil/failure_detector.hpp"
+
+using vigil::FailureDetector;
+using vigil::Liveness;
+using vigil::Millis;
+using Heard = vigil::FailureDetector::Heard;
+
+namespace {
+
+constexpr Millis kTimeout{6000};
+
+struct Step {
+    enum Kind { HeardFrom, Departed, Expect, Grace, Check };
+    Kind kind;
+    std::string name;
+    std::uint64_t inc = 0;
+    long at_ms = 0;
+    // HeardFrom: the expected result. Check: the expected newly dead names.
+    Heard heard = Heard::Known;
+    std::vector<std::string> newly_dead = {};
+};
+
+Step hear(std::string name, std::uint64_t inc, long at, Heard expect) {
+    return {Step::HeardFrom, std::move(name), inc, at, expect, {}};
+}
+Step depart(std::string name) { return {Step::Departed, std::move(name), 0, 0, Heard::Known, {}}; }
+Step expect_member(std::string name, long at) {
+    return {Step::Expect, std::move(name), 0, at, Heard::Known, {}};
+}
+Step grace(long at) { return {Step::Grace, "", 0, at, Heard::Known, {}}; }
+Step check(long at, std::vector<std::string> dead) {
+    return {Step::Check, "", 0, at, Heard::Known, std::move(dead)};
+}
+
+const char* heard_name(Heard h) {
+    switch (h) {
+        case Heard::Known: return "Known";
+        case Heard::New: return "New";
+        case Heard::Rejoined: return "Rejoined";
+        case Heard::Restarted: return "Restarted";
+        case Heard::TableFull: return "TableFull";
+    }
+    return "?";
+}
+
+void run(FailureDetector& fd, const std::vector<Step>& steps) {
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        const auto& s = steps[i];
+        INFO("step " << i << " (" << s.name << " @" << s.at_ms << ")");
+        switch (s.kind) {
+            case Step::HeardFrom: {
+                const Heard got = fd.heard(s.name, s.inc, Millis{s.at_ms});
+                INFO("heard() returned " << heard_name(got) << ", expected " << heard_name(s.heard));
+                CHECK(got == s.heard);
+                break;
+            }
+            case Step::Departed: fd.departed(s.name); break;
+            case Step::Expect: fd.expect(s.name, Millis{s.at_ms}); break;
+            case Step::Grace: fd.grace_all(Millis{s.at_ms}); break;
+            case Step::Check: {
+                auto got = fd.newly_dead(Millis{s.at_ms});
+                std::sort(got.begin(), got.end());
+                auto want = s.newly_dead;
+                std::sort(want.begin(), want.end());
+                CHECK(got == want);
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("failure detector: scripted liveness table", "[failure_detector]") {
+    using L = Liveness;
+    struct Row {
+        const char* name;
+        std::vector<Step> steps;
+        std::map<std::string, Liveness> liveness;  // after the steps
+        std::vector<std::string> dead;             // dead() after the steps
+    };
+    const std::vector<Row> rows = {
+        {"first message is New, then Known",
+         {hear("a", 1, 0, Heard::New), hear("a", 1, 100, Heard::Known)},
+         {{"a", L::Alive}},
+         {}},
+        {"silent one ms short of the timeout is alive",
+         {hear("a", 1, 0, Heard::New), check(5999, {})},
+         {{"a", L::Alive}},
+         {}},
+        {"silent one ms past the timeout is dead",
+         {hear("a", 1, 0, Heard::New), check(6001, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"each death is reported once",
+         {hear("a", 1, 0, Heard::New), check(6001, {"a"}), check(7000, {}), check(60000, {})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"hearing resets the clock",
+         {hear("a", 1, 0, Heard::New), hear("a", 1, 5000, Heard::Known), check(10999, {}),
+          check(11001, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"only the silent member dies",
+         {hear("a", 1, 0, Heard::New), hear("b", 1, 0, Heard::New), hear("b", 1, 4000, Heard::Known),
+          check(6001, {"a"}), check(10001, {"b"})},
+         {{"a", L::Dead}, {"b", L::Dead}},
+         {"a", "b"}},
+        {"two deaths in one check",
+         {hear("a", 1, 0, Heard::New), hear("b", 1, 0, Heard::New), check(7000, {"a", "b"})},
+         {{"a", L::Dead}, {"b", L::Dead}},
+         {"a", "b"}},
+        {"heard after dead, same incarnation, is Rejoined",
+         {hear("a", 1, 0, Heard::New), check(6001, {"a"}), hear("a", 1, 7000, Heard::Rejoined)},
+         {{"a", L::Alive}},
+         {}},
+        {"a new incarnation of a live member is Restarted",
+         {hear("a", 1, 0, Heard::New), hear("a", 2, 1000, Heard::Restarted),
+          hear("a", 2, 2000, Heard::Known)},
+         {{"a", L::Alive}},
+         {}},
+        {"a rejoined member can die again, reported again",
+         {hear("a", 1, 0, Heard::New), check(6001, {"a"}), hear("a", 1, 7000, Heard::Rejoined),
+          check(13001, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"departed is never declared dead",
+         {hear("a", 1, 0, Heard::New), depart("a"), check(6001, {}), check(1'000'000, {})},
+         {{"a", L::Departed}},
+         {}},
+        {"departed then heard again is Rejoined and watched again",
+         {hear("a", 1, 0, Heard::New), depart("a"), check(10000, {}),
+          hear("a", 1, 20000, Heard::Rejoined), check(26001, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"departing a dead member takes it off the dead list",
+         {hear("a", 1, 0, Heard::New), check(6001, {"a"}), depart("a"), check(20000, {})},
+         {{"a", L::Departed}},
+         {}},
+        {"expected but never heard dies a timeout after expect()",
+         {expect_member("w", 1000), check(7000, {}), check(7001, {"w"})},
+         {{"w", L::Dead}},
+         {"w"}},
+        {"expected, then heard, is New and alive",
+         {expect_member("w", 0), hear("w", 1, 3000, Heard::New), check(8000, {})},
+         {{"w", L::Alive}},
+         {}},
+        {"expect() does not postpone an already heard member",
+         {hear("a", 1, 0, Heard::New), expect_member("a", 3000), check(6001, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"grace_all postpones every deadline",
+         {hear("a", 1, 0, Heard::New), expect_member("w", 0), grace(5000), check(10999, {}),
+          check(11001, {"a", "w"})},
+         {{"a", L::Dead}, {"w", L::Dead}},
+         {"a", "w"}},
+        {"grace_all does not shorten a later deadline",
+         {hear("a", 1, 5000, Heard::New), grace(1000), check(10999, {}), check(11001, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"grace_all gives a dead member a fresh timeout, then reports it again",
+         {hear("a", 1, 0, Heard::New), check(6001, {"a"}), grace(10000), check(16000, {}),
+          check(16001, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"grace_all in the future (others still reconnecting) holds until then plus the timeout",
+         {hear("a", 1, 0, Heard::New), grace(5000), check(10999, {}), check(11001, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
+        {"grace_all does not resurrect the departed",
+         {hear("a", 1, 0, Heard::New), depart("a"), grace(1000), check(100000, {})},
+         {{"a", L::Departed}},
+         {}},
+    };
+    for (const auto& row : rows) {
+        SECTION(row.name) {
+            FailureDetector fd{kTimeout, 16};
+            run(fd, row.steps);
+            for (const auto& [name, want] : row.liveness) {
+                INFO("member " << name << " is " << vigil::to_string(fd.liveness(name)));
+                CHECK(fd.knows(name));
+                CHECK(fd.liveness(name) == want);
+            }
+            auto dead = fd.dead();
+            std::sort(dead.begin(), dead.end());
+            CHECK(dead == row.dead);
+        }
+    }
+}
+
+TEST_CASE("failure detector: the member table is bounded", "[failure_detector]") {
+    struct Row {
+        const char* name;
+        std::vector<Step> steps;
+        std::set<std::string> known;
+    };
+    // max_members = 2 in every row
+    const std::vector<Row> rows = {
+        {"third stranger is refused",
+         {hear("a", 1, 0, Heard::New), hear("b", 1, 0, Heard::New), hear("c", 1, 0, Heard::TableFull)},
+         {"a", "b"}},
+        {"members already in the table are still heard",
+         {hear("a", 1, 0, Heard::New), hear("b", 1, 0, Heard::New), hear("c", 1, 0, Heard::TableFull),
+          hear("a", 1, 10, Heard::Known), hear("b", 2, 10, Heard::Restarted)},
+         {"a", "b"}},
+        {"expected members count against the bound",
+         {expect_member("a", 0), expect_member("b", 0), hear("c", 1, 0, Heard::TableFull)},
+         {"a", "b"}},
+        {"expect() respects the bound too",
+         {hear("a", 1, 0, Heard::New), hear("b", 1, 0, Heard::New), expect_member("c", 0), check(7000, {"a", "b"})},
+         {"a", "b"}},
+        {"a refused stranger never dies",
+         {hear("a", 1, 0, Heard::New), hear("b", 1, 0, Heard::New), hear("c", 1, 0, Heard::TableFull),
+          hear("a", 1, 5000, Heard::Known), hear("b", 1, 5000, Heard::Known), check(6001, {})},
+         {"a", "b"}},
+    };
+    for (const auto& row : rows) {
+        SECTION(row.name) {
+            FailureDetector fd{kTimeout, 2};
+            run(fd, row.steps);
+            std::set<std::string> known;
+            for (const auto& m : fd.view(Millis{0})) known.insert(m.name);
+            CHECK(known == row.known);
+            CHECK_FALSE(fd.knows("c"));
+        }
+    }
+}
+
+TEST_CASE("failure detector: view reports silence, incarnation and ever_heard", "[failure_detector]") {
+    FailureDetector fd{kTimeout, 16};
+    fd.heard("a", 11, Millis{1000});
+    fd.heard("b", 22, Millis{3000});
+    fd.expect("w", Millis{2000});
+    fd.newly_dead(Millis{7500});  // a dies (6500 silent); b and w do not
+
+    struct Row {
+        const char* name;
+        Liveness liveness;
+        bool ever_heard;
+        long silent_ms;
+        std::uint64_t inc;
+    };
+    const std::vector<Row> rows = {
+        {"a", Liveness::Dead, true, 6500, 11},
+        {"b", Liveness::Alive, true, 4500, 22},
+        {"w", Liveness::Alive, false, 5500, 0},
+    };
+    const auto view = fd.view(Millis{7500});
+    REQUIRE(view.size() == rows.size());
+    for (const auto& row : rows) {
+        SECTION(row.name) {
+            const auto it = std::find_if(view.begin(), view.end(),
+                                         [&](const vigil::MemberView& m) { return m.name == row.name; });
+            REQUIRE(it != view.end());
+            CHECK(it->liveness == row.liveness);
+            CHECK(it->ever_heard == row.ever_heard);
+            CHECK(it->silent_for == Millis{row.silent_ms});
+            CHECK(it->incarnation == row.inc);
+        }
+    }
+}
+
+TEST_CASE("failure detector: Liveness names are distinct", "[failure_detector]") {
+    const std::set<std::string> names = {vigil::to_string(Liveness::Alive),
+                                         vigil::to_string(Liveness::Dead),
+                                         vigil::to_string(Liveness::Departed)};
+    CHECK(names.size() == 3);
+    CHECK(names.count("") == 0);
+}

@@ -1,0 +1,516 @@
+// Node (the pure core) end to end: one node driven by hand, and a small
+// in-memory cluster. Interval 2 s, timeout 6 s, election 3 s (the defaults).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "vigil/node.hpp"
+
+using vigil::Audience;
+using vigil::DecodeError;
+using vigil::Event;
+using vigil::Message;
+using vigil::MessageType;
+using vigil::Millis;
+using vigil::Node;
+using vigil::NodeConfig;
+using vigil::Output;
+using vigil::Role;
+
+namespace {
+
+NodeConfig config_for(std::string self, std::vector<std::string> expected = {}, std::uint64_t inc = 1) {
+    NodeConfig c;
+    c.self = std::move(self);
+    c.incarnation = inc;
+    c.expected_members = std::move(expected);
+    return c;
+}
+
+Message heartbeat(std::string from, std::uint64_t term, Role role, std::string leader, std::uint64_t inc = 7) {
+    return Message{MessageType::Heartbeat, std::move(from), term, role, std::move(leader), inc};
+}
+
+// One node and everything it ever output, stamped with the time.
+struct Driver {
+    explicit Driver(NodeConfig config) : node(std::move(config)) {}
+
+    void record(long at, Output out) { log.push_back({at, std::move(out)}); }
+    void connect(long at) { record(at, node.connected(Millis{at})); }
+    void receive(const Message& m, long at) { record(at, node.receive(m, Millis{at})); }
+    // Ticks every 100 ms from `from` to `to`; `each` may inject messages first.
+    void run(long from, long to, const std::function<void(long)>& each = {}) {
+        for (long t = from; t <= to; t += 100) {
+            if (each) each(t);
+            record(t, node.tick(Millis{t}));
+        }
+    }
+
+    std::vector<std::pair<long, std::string>> restarts() const {
+        std::vector<std::pair<long, std::string>> out;
+        for (const auto& [at, o] : log)
+            for (const auto& name : o.restart) out.emplace_back(at, name);
+        return out;
+    }
+    std::vector<Event> events(Event::Kind kind) const {
+        std::vector<Event> out;
+        for (const auto& r : log)
+            for (const auto& e : r.second.events)
+                if (e.kind == kind) out.push_back(e);
+        return out;
+    }
+    std::vector<std::pair<long, vigil::Outgoing>> sent(MessageType type) const {
+        std::vector<std::pair<long, vigil::Outgoing>> out;
+        for (const auto& [at, o] : log)
+            for (const auto& s : o.send)
+                if (s.message.type == type) out.emplace_back(at, s);
+        return out;
+    }
+
+    Node node;
+    std::vector<std::pair<long, Output>> log;
+};
+
+}  // namespace
+
+TEST_CASE("node: a lone node", "[node]") {
+    Driver d{config_for("z", {"w"})};
+    d.connect(0);
+
+    SECTION("leads after listen + election and says so") {
+        d.run(0, 6100);
+        CHECK(d.node.is_leader());
+        CHECK(d.node.leader() == "z");
+        const auto changes = d.events(Event::Kind::LeaderChanged);
+        REQUIRE_FALSE(changes.empty());
+        CHECK(changes.back().name == "z");
+        const auto coordinators = d.sent(MessageType::Coordinator);
+        REQUIRE(coordinators.size() == 1);
+        CHECK(coordinators[0].second.audience == Audience::Everyone);
+        CHECK(coordinators[0].first >= 6000);
+    }
+    SECTION("heartbeats every interval: to the leader while following, to everyone while leading") {
+        d.run(0, 20000);
+        const auto beats = d.sent(MessageType::Heartbeat);
+        REQUIRE(beats.size() >= 10);
+        for (std::size_t i = 1; i < beats.size(); ++i) {
+            INFO("heartbeat " << i << " at " << beats[i].first);
+            CHECK(beats[i].first - beats[i - 1].first <= 2000);
+        }
+        for (const auto& [at, out] : beats) {
+            INFO("heartbeat at " << at);
+            CHECK(out.audience == (out.message.role == Role::Leader ? Audience::Everyone : Audience::Leader));
+            CHECK(out.message.from == "z");
+            CHECK(out.message.incarnation == 1);
+        }
+        CHECK(beats.back().second.audience == Audience::Everyone);
+    }
+    SECTION("an expected member never heard is restarted a timeout after leadership, once while in flight") {
+        d.run(0, 60000);
+        const auto restarts = d.restarts();
+        REQUIRE(restarts.size() == 1);
+        CHECK(restarts[0].second == "w");
+        CHECK(restarts[0].first > 12000);  // leader at 6 s, then a full timeout
+        CHECK(restarts[0].first <= 12200);
+        const auto deaths = d.events(Event::Kind::MemberDead);
+        REQUIRE(deaths.size() == 1);
+        CHECK(deaths[0].name == "w");
+        CHECK(d.node.restarts_issued() == 1);
+        CHECK(d.node.planner().in_flight("w"));
+    }
+    SECTION("a finished restart is followed by the next only after back-off and boot grace") {
+        d.run(0, 12200);
+        REQUIRE(d.restarts().size() == 1);
+        const long first = d.restarts()[0].first;
+        d.record(13000, d.node.restart_finished("w", true, Millis{13000}));
+        d.run(12300, 60000);
+        const auto restarts = d.restarts();
+        REQUIRE(restarts.size() >= 2);
+        CHECK(restarts[1].first >= 23000);  // boot grace 10 s after the finish
+        CHECK(restarts[1].first >= first + 10000);
+    }
+    SECTION("leave says goodbye once, then the node is inert") {
+        d.run(0, 6100);
+        const Output bye = d.node.leave(Millis{6200});
+        REQUIRE(bye.send.size() == 1);
+        CHECK(bye.send[0].message.type == MessageType::Goodbye);
+        CHECK(bye.send[0].audience == Audience::Everyone);
+        CHECK_FALSE(d.node.is_leader());
+        CHECK(d.node.leave(Millis{6300}).send.empty());
+        CHECK(d.node.tick(Millis{100000}).empty());
+        CHECK(d.node.receive(heartbeat("w", 1, Role::Follower, "z"), Millis{100001}).empty());
+        CHECK(d.node.connected(Millis{100002}).empty());
+    }
+}
+
+TEST_CASE("node: the leader and one member", "[node]") {
+    Driver d{config_for("z", {"w"})};
+    d.connect(0);
+    auto w_beats_until = [&](long end) {
+        return [&d, end](long t) {
+            if (t <= end && t % 2000 == 0) d.receive(heartbeat("w", d.node.term(), Role::Follower, "z"), t);
+        };
+    };
+
+    SECTION("a member that keeps talking is never restarted") {
+        d.run(0, 120000, w_beats_until(120000));
+        CHECK(d.restarts().empty());
+        CHECK(d.events(Event::Kind::MemberDead).empty());
+        CHECK(d.events(Event::Kind::MemberJoined).size() == 1);
+    }
+    SECTION("a member that falls silent is declared dead and restarted") {
+        d.run(0, 40000, w_beats_until(20000));
+        const auto restarts = d.restarts();
+        REQUIRE(restarts.size() == 1);
+        CHECK(restarts[0].second == "w");
+        CHECK(restarts[0].first > 26000);
+        CHECK(restarts[0].first <= 26200);
+    }
+    SECTION("a member that said goodbye is not restarted") {
+        d.run(0, 20000, w_beats_until(20000));
+        d.receive(Message{MessageType::Goodbye, "w", d.node.term(), Role::Follower, "z", 7}, 20050);
+        d.run(20100, 200000);
+        CHECK(d.restarts().empty());
+        REQUIRE(d.events(Event::Kind::MemberDeparted).size() == 1);
+        CHECK(d.events(Event::Kind::MemberDeparted)[0].name == "w");
+    }
+    SECTION("a restarted member (new incarnation) is reported as such") {
+        d.run(0, 10000, w_beats_until(10000));
+        d.receive(heartbeat("w", d.node.term(), Role::Follower, "z", 8), 10050);
+        CHECK(d.events(Event::Kind::MemberRestarted).size() == 1);
+    }
+    SECTION("cut off: stops leading at once; after reconnecting, a fresh timeout before any death") {
+        d.run(0, 10000, w_beats_until(10000));
+        REQUIRE(d.node.is_leader());
+        d.record(10050, d.node.disconnected(Millis{10050}));
+        CHECK_FALSE(d.node.is_leader());
+        CHECK_FALSE(d.node.is_connected());
+        REQUIRE_FALSE(d.events(Event::Kind::LeaderChanged).empty());
+        CHECK(d.events(Event::Kind::LeaderChanged).back().name.empty());
+        d.run(10100, 30000);  // the broker is away; w is silent meanwhile
+        CHECK(d.restarts().empty());
+        d.connect(30000);
+        d.run(30100, 36000);
+        CHECK(d.restarts().empty());  // nobody dies within a timeout of reconnecting
+        d.run(36100, 50000);
+        CHECK(d.node.is_leader());
+        CHECK(d.restarts().size() == 1);  // w really is silent: restarted in the end
+    }
+}
+
+TEST_CASE("node: recovery policy and reconnect grace reach the core", "[node]") {
+    SECTION("a member healthy past the reset time is restarted without back-off when it dies again") {
+        NodeConfig c = config_for("z", {"w"});
+        c.recovery.backoff_initial = Millis{3'600'000};  // an hour: only a reset allows a prompt restart
+        c.recovery.backoff_max = Millis{3'600'000};
+        c.recovery.backoff_reset_after = Millis{60'000};
+        Driver d{c};
+        d.connect(0);
+        std::uint64_t w_inc = 1;
+        auto w_beats = [&](long from, long to) {
+            return [&d, &w_inc, from, to](long t) {
+                if (t >= from && t <= to && t % 2000 == 0)
+                    d.receive(heartbeat("w", d.node.term(), Role::Follower, "z", w_inc), t);
+            };
+        };
+        d.run(0, 20000, w_beats(0, 20000));  // w dies at 20 s
+        d.run(20100, 30000);
+        REQUIRE(d.restarts().size() == 1);
+        d.record(30000, d.node.restart_finished("w", true, Millis{30000}));
+        w_inc = 2;  // relaunched
+        d.run(30100, 200000, w_beats(32000, 200000));  // healthy for 168 s, then dies again
+        d.run(200100, 220000);
+        CHECK(d.restarts().size() == 2);
+    }
+    SECTION("reconnect_grace postpones judgement after an outage") {
+        NodeConfig c = config_for("z", {"w"});
+        c.reconnect_grace = Millis{20000};
+        Driver d{c};
+        d.connect(0);
+        d.record(1000, d.node.disconnected(Millis{1000}));
+        d.connect(2000);
+        d.run(2000, 28000);  // leader at 8 s; w silent, but graced until 22 s + 6 s
+        CHECK(d.restarts().empty());
+        d.run(28100, 29000);
+        CHECK(d.restarts().size() == 1);
+    }
+    SECTION("the first connect is no outage: no reconnect grace") {
+        NodeConfig c = config_for("z", {"w"});
+        c.reconnect_grace = Millis{20000};
+        Driver d{c};
+        d.connect(0);
+        d.run(0, 12200);  // leader at 6 s, w dead a timeout later
+        CHECK(d.restarts().size() == 1);
+    }
+}
+
+TEST_CASE("node: a follower", "[node]") {
+    Driver d{config_for("a", {"w", "z"})};
+    d.connect(0);
+    auto z_leads = [&](long t) {
+        if (t % 2000 == 0) d.receive(heartbeat("z", 1, Role::Leader, "z"), t);
+    };
+    d.run(0, 60000, z_leads);
+
+    SECTION("follows, restarts nothing, heartbeats to the leader only") {
+        CHECK(d.node.leader() == "z");
+        CHECK(d.node.role() == Role::Follower);
+        CHECK_FALSE(d.node.is_leader());
+        CHECK(d.restarts().empty());  // w never heard, but only a leader restarts
+        CHECK(d.events(Event::Kind::MemberDead).empty());
+        // Its heartbeats go to the leader only.
+        const auto beats = d.sent(MessageType::Heartbeat);
+        REQUIRE_FALSE(beats.empty());
+        CHECK(beats.back().second.audience == Audience::Leader);
+        CHECK(beats.back().second.message.leader == "z");
+    }
+    SECTION("its leader's goodbye starts an election at once") {
+        const Output out =
+            d.node.receive(Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}, Millis{60050});
+        const bool electing = std::any_of(out.send.begin(), out.send.end(), [](const vigil::Outgoing& o) {
+            return o.message.type == MessageType::Election;
+        });
+        CHECK(electing);
+        CHECK(d.node.leader().empty());
+    }
+}
+
+TEST_CASE("node: dropped and counted", "[node]") {
+    struct Row {
+        const char* name;
+        std::vector<std::string> expected_members;
+        std::size_t max_members;
+        std::vector<Message> input;
+        std::uint64_t vigil::DropCounters::*counter;
+        std::uint64_t count;
+        std::string not_member = "";  // a dropped sender must not enter the table
+    };
+    using D = vigil::DropCounters;
+    const std::vector<Row> rows = {
+        {"our own name from another process", {}, 16, {heartbeat("self", 0, Role::Follower, "", 999)},
+         &D::impostor, 1},
+        {"our own echo is not an impostor", {}, 16, {heartbeat("self", 0, Role::Follower, "", 1)}, &D::impostor,
+         0},
+        {"a sender outside the expected members", {"w"}, 16, {heartbeat("stranger", 0, Role::Follower, "")},
+         &D::unknown_sender, 1, "stranger"},
+        {"more members than the table holds", {}, 2,
+         {heartbeat("x1", 0, Role::Follower, ""), heartbeat("x2", 0, Role::Follower, ""),
+          heartbeat("x3", 0, Role::Follower, "")},
+         &D::table_full, 1, "x3"},
+        {"a stale COORDINATOR", {}, 16,
+         {Message{MessageType::Coordinator, "zz", 5, Role::Leader, "zz", 1},
+          Message{MessageType::Coordinator, "zzz", 3, Role::Leader, "zzz", 1}},
+         &D::stale, 1},
+    };
+    for (const auto& row : rows) {
+        SECTION(row.name) {
+            NodeConfig c = config_for("self", row.expected_members);
+            c.max_members = row.max_members;
+            Node node{c};
+            node.connected(Millis{0});
+            for (const auto& m : row.input) node.receive(m, Millis{100});
+            CHECK(node.drops().*row.counter == row.count);
+            CHECK(node.drops().total() == row.count);
+            for (const auto& m : node.members(Millis{100})) CHECK(m.name != row.not_member);
+        }
+    }
+}
+
+TEST_CASE("node: decode errors are counted by reason", "[node]") {
+    using D = vigil::DropCounters;
+    struct Row {
+        DecodeError error;
+        std::uint64_t D::*counter;
+    };
+    const std::vector<Row> rows = {
+        {DecodeError::Oversized, &D::oversized},       {DecodeError::Malformed, &D::malformed},
+        {DecodeError::WrongVersion, &D::wrong_version}, {DecodeError::UnknownType, &D::unknown_type},
+        {DecodeError::BadField, &D::bad_field},         {DecodeError::BadName, &D::bad_name},
+    };
+    for (const auto& row : rows) {
+        SECTION(vigil::to_string(row.error)) {
+            Node node{config_for("n")};
+            node.count_drop(row.error);
+            node.count_drop(row.error);
+            CHECK(node.drops().*row.counter == 2);
+            CHECK(node.drops().total() == 2);
+        }
+    }
+    SECTION("None is not a drop") {
+        Node node{config_for("n")};
+        node.count_drop(DecodeError::None);
+        CHECK(node.drops().total() == 0);
+    }
+}
+
+namespace {
+
+// An in-memory network of Nodes: Everyone = all others, Leader = the node
+// the message names as leader. A restart relaunches the node a second later
+// with a new incarnation, as the command back-end would.
+class Cluster {
+public:
+    explicit Cluster(std::vector<std::string> names) : names_(std::move(names)) {}
+
+    void start(const std::string& name, long at) {
+        nodes_[name] = std::make_unique<Node>(config_for(name, names_, ++incarnation_));
+        handle(name, nodes_[name]->connected(Millis{at}), at);
+    }
+    void kill(const std::string& name) { nodes_.erase(name); }
+    // Broker outage for one node: it neither sends nor receives meanwhile.
+    void disconnect(const std::string& name) {
+        handle(name, nodes_.at(name)->disconnected(Millis{now_}), now_);
+        away_.insert(name);
+    }
+    void reconnect(const std::string& name) {
+        away_.erase(name);
+        handle(name, nodes_.at(name)->connected(Millis{now_}), now_);
+    }
+    long now() const { return now_; }
+
+    void run_until(long end) {
+        for (; now_ <= end; now_ += 100) {
+            for (auto it = relaunch_.begin(); it != relaunch_.end();) {
+                if (it->at > now_) {
+                    ++it;
+                    continue;
+                }
+                if (nodes_.count(it->by)) handle(it->by, nodes_[it->by]->restart_finished(it->name, true, Millis{now_}), now_);
+                if (!nodes_.count(it->name)) start(it->name, now_);
+                it = relaunch_.erase(it);
+            }
+            for (const auto& name : names())
+                if (!away_.count(name)) handle(name, nodes_[name]->tick(Millis{now_}), now_);
+            deliver();
+        }
+    }
+
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (const auto& [name, n] : nodes_) out.push_back(name);
+        return out;
+    }
+    const Node& at(const std::string& name) const { return *nodes_.at(name); }
+    // (time, who restarted, whom)
+    struct Restart {
+        long at;
+        std::string by;
+        std::string name;
+    };
+    const std::vector<Restart>& restarts() const { return restarts_; }
+
+private:
+    struct Relaunch {
+        long at;
+        std::string by;
+        std::string name;
+    };
+    void handle(const std::string& from, Output out, long at) {
+        for (auto& s : out.send) queue_.push_back(std::move(s));
+        for (const auto& name : out.restart) {
+            restarts_.push_back({at, from, name});
+            relaunch_.push_back({at + 1000, from, name});
+        }
+    }
+    void deliver() {
+        for (int budget = 10000; !queue_.empty(); --budget) {
+            REQUIRE(budget > 0);
+            const vigil::Outgoing o = queue_.front();
+            queue_.pop_front();
+            if (away_.count(o.message.from)) continue;
+            for (const auto& name : names()) {
+                if (name == o.message.from || !nodes_.count(name) || away_.count(name)) continue;
+                if (o.audience == Audience::Leader && name != o.message.leader) continue;
+                handle(name, nodes_[name]->receive(o.message, Millis{now_}), now_);
+            }
+        }
+    }
+
+    std::vector<std::string> names_;
+    std::map<std::string, std::unique_ptr<Node>> nodes_;
+    std::set<std::string> away_;
+    std::deque<vigil::Outgoing> queue_;
+    std::vector<Relaunch> relaunch_;
+    std::vector<Restart> restarts_;
+    std::uint64_t incarnation_ = 100;
+    long now_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("node: a three-node cluster heals a killed follower and a killed leader", "[node]") {
+    Cluster cluster({"a", "b", "c"});
+    for (const auto& name : {"a", "b", "c"}) cluster.start(name, 0);
+    cluster.run_until(20000);
+    for (const auto& name : {"a", "b", "c"}) {
+        INFO(name);
+        CHECK(cluster.at(name).leader() == "c");
+    }
+    CHECK(cluster.restarts().empty());  // nobody live is ever restarted
+
+    SECTION("killed follower: restarted once, by the leader, and rejoins") {
+        cluster.kill("b");
+        cluster.run_until(60000);
+        REQUIRE(cluster.restarts().size() == 1);
+        CHECK(cluster.restarts()[0].by == "c");
+        CHECK(cluster.restarts()[0].name == "b");
+        CHECK(cluster.restarts()[0].at <= 20000 + 6000 + 2000 + 200);  // last beat + timeout + slack
+        CHECK(cluster.at("b").leader() == "c");
+        CHECK(cluster.at("c").is_leader());
+    }
+    SECTION("leader and a follower killed together: the survivor restarts both") {
+        cluster.kill("c");
+        cluster.kill("a");
+        cluster.run_until(80000);
+        std::set<std::string> restarted;
+        for (const auto& r : cluster.restarts()) {
+            CHECK(r.by == "b");
+            restarted.insert(r.name);
+        }
+        CHECK(restarted == std::set<std::string>{"a", "c"});
+        CHECK(cluster.restarts().size() == 2);
+        for (const auto& name : {"a", "b", "c"}) {
+            INFO(name);
+            CHECK(cluster.at(name).leader() == "c");
+        }
+    }
+    SECTION("broker outage for everyone, staggered reconnects: nobody restarted, one leader") {
+        for (const auto& name : {"a", "b", "c"}) cluster.disconnect(name);
+        for (const auto& name : {"a", "b", "c"}) CHECK_FALSE(cluster.at(name).is_leader());
+        cluster.run_until(50000);
+        // Reconnect back-off spreads the returns over the reconnect grace (5 s).
+        cluster.reconnect("a");
+        cluster.run_until(52000);
+        cluster.reconnect("b");
+        cluster.run_until(54900);
+        cluster.reconnect("c");
+        cluster.run_until(90000);
+        CHECK(cluster.restarts().empty());
+        for (const auto& name : {"a", "b", "c"}) {
+            INFO(name);
+            CHECK(cluster.at(name).leader() == "c");
+        }
+        CHECK(cluster.at("c").is_leader());
+    }
+    SECTION("killed leader: b takes over and restarts c, which leads again") {
+        cluster.kill("c");
+        cluster.run_until(80000);
+        REQUIRE_FALSE(cluster.restarts().empty());
+        CHECK(cluster.restarts()[0].by == "b");
+        CHECK(cluster.restarts()[0].name == "c");
+        for (const auto& r : cluster.restarts()) CHECK(r.name == "c");  // never a live node
+        for (const auto& name : {"a", "b", "c"}) {
+            INFO(name);
+            CHECK(cluster.at(name).leader() == "c");
+        }
+        CHECK(cluster.at("c").is_leader());
+        CHECK_FALSE(cluster.at("b").is_leader());
+    }
+}
