@@ -99,7 +99,8 @@ void set_string(const Source& source, const std::string& key, std::string& field
     if (const auto value = source.get(key)) field = trim(*value);
 }
 
-std::string percent_decode(const std::string& key, const std::string& text) {
+// `shown` is what an error message may print: the URL without its password.
+std::string percent_decode(const std::string& text, const std::string& shown) {
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] != '%') {
@@ -108,7 +109,7 @@ std::string percent_decode(const std::string& key, const std::string& text) {
         }
         if (i + 2 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
             !std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-            bad(key, text, "bad %-escape");
+            bad("AMQP_URL", shown, "bad %-escape");
         }
         out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
         i += 2;
@@ -116,11 +117,20 @@ std::string percent_decode(const std::string& key, const std::string& text) {
     return out;
 }
 
+std::string without_password(const std::string& url) {
+    const auto at = url.find('@');
+    const auto colon = url.find(':', url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+    if (at == std::string::npos || colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 // amqp://user:password@host:port/vhost; every part optional but the scheme.
+// The host may be an IPv6 address in brackets: amqp://[::1]:5672/.
 void apply_amqp_url(const std::string& url, BrokerConfig& broker) {
     const std::string key = "AMQP_URL";
+    const std::string shown = without_password(url);
     const std::string scheme = "amqp://";
-    if (url.rfind(scheme, 0) != 0) bad(key, url, "must start with amqp://");
+    if (url.rfind(scheme, 0) != 0) bad(key, shown, "must start with amqp://");
     std::string rest = url.substr(scheme.size());
     std::string vhost_part;
     bool has_vhost = false;
@@ -133,15 +143,25 @@ void apply_amqp_url(const std::string& url, BrokerConfig& broker) {
         const std::string credentials = rest.substr(0, at);
         rest = rest.substr(at + 1);
         const auto colon = credentials.find(':');
-        broker.user = percent_decode(key, credentials.substr(0, colon));
-        if (colon != std::string::npos) broker.password = percent_decode(key, credentials.substr(colon + 1));
+        broker.user = percent_decode(credentials.substr(0, colon), shown);
+        if (colon != std::string::npos) broker.password = percent_decode(credentials.substr(colon + 1), shown);
     }
-    if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-        broker.port = static_cast<int>(parse_integer(key, rest.substr(colon + 1), 1, 65535));
-        rest = rest.substr(0, colon);
+    std::string host = rest;
+    std::string port;
+    if (!rest.empty() && rest.front() == '[') {
+        const auto close = rest.find(']');
+        if (close == std::string::npos) bad(key, shown, "unclosed [ in the host");
+        host = rest.substr(1, close - 1);
+        const std::string after = rest.substr(close + 1);
+        if (!after.empty() && after.front() != ':') bad(key, shown, "expected :port after ]");
+        if (!after.empty()) port = after.substr(1);
+    } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
+        host = rest.substr(0, colon);
+        port = rest.substr(colon + 1);
     }
-    if (!rest.empty()) broker.host = percent_decode(key, rest);
-    if (has_vhost && !vhost_part.empty()) broker.vhost = percent_decode(key, vhost_part);
+    if (!port.empty()) broker.port = static_cast<int>(parse_integer(key, port, 1, 65535));
+    if (!host.empty()) broker.host = percent_decode(host, shown);
+    if (has_vhost && !vhost_part.empty()) broker.vhost = percent_decode(vhost_part, shown);
 }
 
 std::vector<std::string> split_members(const std::string& key, const std::string& value) {

@@ -146,6 +146,16 @@ TEST_CASE("config: valid settings, by source", "[config]") {
              CHECK(c.broker.vhost == "/staging");
              CHECK(c.broker.port == 5672);
          }},
+        {"AMQP_URL, IPv6 host with a port", with({{"AMQP_URL", "amqp://u:p@[::1]:5673/v"}}), "",
+         [](const Config& c) {
+             CHECK(c.broker.host == "::1");
+             CHECK(c.broker.port == 5673);
+         }},
+        {"AMQP_URL, IPv6 host alone", with({{"AMQP_URL", "amqp://[::1]"}}), "",
+         [](const Config& c) {
+             CHECK(c.broker.host == "::1");
+             CHECK(c.broker.port == 5672);
+         }},
         {"AMQP_URL, host only", with({{"AMQP_URL", "amqp://rabbit"}}), "",
          [](const Config& c) {
              CHECK(c.broker.host == "rabbit");
@@ -244,6 +254,7 @@ TEST_CASE("config: invalid values fail with the key and the value", "[config]") 
         {"URL with another scheme", with({{"AMQP_URL", "http://h:5672/"}}), "", {"AMQP_URL", "http://h"}},
         {"URL with a bad port", with({{"AMQP_URL", "amqp://h:notaport/v"}}), "", {"AMQP_URL", "notaport"}},
         {"URL with a bad escape", with({{"AMQP_URL", "amqp://h/%zz"}}), "", {"AMQP_URL"}},
+        {"URL with an unclosed IPv6 bracket", with({{"AMQP_URL", "amqp://[::1:5672/"}}), "", {"AMQP_URL", "["}},
         {"member with a space", with({{"EXPECTED_MEMBERS", "a,b c"}}), "", {"EXPECTED_MEMBERS", "b c"}},
         {"unknown back-end", with({{"RESTART_BACKEND", "podman"}}), "", {"RESTART_BACKEND", "podman"}},
         {"command back-end without a command", with({{"RESTART_BACKEND", "command"}}), "", {"RESTART_COMMAND"}},
@@ -263,6 +274,21 @@ TEST_CASE("config: invalid values fail with the key and the value", "[config]") 
             REQUIRE_FALSE(message.empty());
             for (const auto& part : row.message_has) CHECK(message.find(part) != std::string::npos);
         }
+    }
+}
+
+TEST_CASE("config: an error about AMQP_URL never shows the password", "[config]") {
+    const std::vector<std::string> urls = {
+        "http://alice:s3cret@h:5672/",     // wrong scheme
+        "amqp://alice:s3cret@h:port/",     // bad port
+        "amqp://alice:s3cret%zz@h:5672/",  // bad escape in the password itself
+    };
+    for (const auto& url : urls) {
+        const std::string message = load_error({{"CONTAINER_NAME", "n"}, {"AMQP_URL", url}}, "");
+        INFO("what(): " << message);
+        REQUIRE_FALSE(message.empty());
+        CHECK(message.find("AMQP_URL") != std::string::npos);
+        CHECK(message.find("s3cret") == std::string::npos);
     }
 }
 
