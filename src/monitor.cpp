@@ -70,6 +70,9 @@ struct Monitor::Impl {
     Terminate terminate;
     ChangeCallback on_change;
     Watchdog watchdog;
+    // Raised by pulse(), cleared and timestamped by the watchdog thread: the
+    // service's hot path pays one relaxed store, not a clock read.
+    std::atomic<bool> pulsed{false};
     std::shared_ptr<spdlog::logger> log;
 
     std::mutex lifecycle;  // start/stop
@@ -289,6 +292,9 @@ void Monitor::Impl::run_watchdog() {
     const Millis step = std::clamp(watchdog.timeout() / 10, Millis{10}, Millis{100});
     while (!stopping.load()) {
         const Millis now = steady_now();
+        // A pulse is stamped up to one step late: apoptosis may come one step
+        // late, never early.
+        if (pulsed.exchange(false, std::memory_order_relaxed)) watchdog.pulse(now);
         if (watchdog.expired(now)) {
             const auto silent = watchdog.silent_for(now).value_or(Millis{0});
             terminate("main loop has not called pulse() for " + std::to_string(silent.count()) +
@@ -332,7 +338,7 @@ void Monitor::start() {
     impl_->watchdog_thread = std::thread([impl = impl_.get()] { impl->run_watchdog(); });
 }
 
-void Monitor::pulse() noexcept { impl_->watchdog.pulse(steady_now()); }
+void Monitor::pulse() noexcept { impl_->pulsed.store(true, std::memory_order_relaxed); }
 
 void Monitor::stop() {
     const std::lock_guard lock(impl_->lifecycle);

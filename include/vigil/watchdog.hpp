@@ -1,7 +1,9 @@
 #pragma once
-// Apoptosis check. pulse() is one relaxed atomic store, safe from any thread;
+// Apoptosis check: when was the main loop last seen alive, and is that too
+// long ago? pulse(now) is one relaxed atomic store, safe from any thread;
 // expired() is a comparison. Unarmed until the first pulse, so a long
-// start-up never trips it.
+// start-up never trips it. (Monitor::pulse() does not even read the clock:
+// it raises a flag that the watchdog thread turns into pulse(now).)
 #include <atomic>
 #include <cstdint>
 #include <optional>
