@@ -1,0 +1,190 @@
+#include "sim_chaos.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace vigil::sim {
+namespace {
+
+constexpr Millis kWarmUp = 3000ms;
+constexpr Millis kConvergenceStep = 50ms;
+// Converged state must hold this long: several heartbeat timeouts, so a
+// lingering false death or leader flap would show.
+constexpr Millis kHold = 5000ms;
+
+Weather draw_weather(Rng& rng, const SimOptions& options) {
+    Weather w;
+    w.loss_ppm = rng.chance(400'000) ? 0 : static_cast<std::uint32_t>(rng.between(std::uint64_t{0}, std::uint64_t{60'000}));
+    w.dup_ppm = rng.chance(500'000) ? 0 : static_cast<std::uint32_t>(rng.between(std::uint64_t{0}, std::uint64_t{50'000}));
+    w.delay_max = Millis{rng.between(std::int64_t{0}, options.delay_cap.count())};
+    w.delay_min = Millis{rng.between(std::int64_t{0}, w.delay_max.count() / 2)};
+    return w;
+}
+
+// Anyone still running the service normally (crash/hang/leave keep >= 1 so
+// that someone is left to restart the others: a whole-cluster death is not
+// recoverable by design).
+std::vector<std::size_t> healthy_slots(const Simulation& sim) {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        if (sim.healthy(i)) out.push_back(i);
+    }
+    return out;
+}
+
+std::size_t pick_target(Simulation& sim, Rng& rng, const std::vector<std::size_t>& candidates) {
+    // Favour the leader: its loss exercises elections and hand-over of restarts.
+    if (const auto leader = sim.leader_slot(); leader && rng.chance(300'000) &&
+                                               std::find(candidates.begin(), candidates.end(), *leader) != candidates.end()) {
+        return *leader;
+    }
+    return candidates[rng.index(candidates.size())];
+}
+
+void random_fault(Simulation& sim, Rng& rng) {
+    const std::vector<std::size_t> healthy = healthy_slots(sim);
+    const bool can_lose_one = healthy.size() >= 2;
+    std::vector<std::size_t> all(sim.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    const std::uint64_t roll = rng.between(std::uint64_t{0}, std::uint64_t{99});
+    if (roll < 22) {
+        if (can_lose_one) sim.crash(pick_target(sim, rng, healthy));
+    } else if (roll < 32) {
+        if (can_lose_one) sim.hang(pick_target(sim, rng, healthy));
+    } else if (roll < 38) {
+        // Shorter than the pulse timeout: must not trigger apoptosis.
+        const Millis limit = sim.options().timing.pulse_timeout - 300ms;
+        if (!healthy.empty()) sim.stall(pick_target(sim, rng, healthy), Millis{rng.between(std::int64_t{100}, limit.count())});
+    } else if (roll < 60) {
+        sim.cut(pick_target(sim, rng, all), Millis{rng.between(std::int64_t{50}, std::int64_t{4000})});
+    } else if (roll < 65) {
+        sim.broker_outage(Millis{rng.between(std::int64_t{200}, std::int64_t{6000})});
+    } else if (roll < 72) {
+        std::vector<std::uint8_t> side(sim.size());
+        for (auto& s : side) s = static_cast<std::uint8_t>(rng.between(std::uint64_t{0}, std::uint64_t{1}));
+        sim.split(std::move(side), Millis{rng.between(std::int64_t{200}, std::int64_t{3000})});
+    } else if (roll < 78) {
+        if (can_lose_one) sim.leave(pick_target(sim, rng, healthy), Millis{rng.between(std::int64_t{1000}, std::int64_t{15000})});
+    } else if (roll < 84) {
+        Weather w = draw_weather(rng, sim.options());
+        sim.set_weather(w);
+        sim.trace().note(sim.now(), "weather: loss ", w.loss_ppm, " ppm, dup ", w.dup_ppm, " ppm, delay ",
+                         w.delay_min.count(), "..", w.delay_max.count(), " ms");
+    } else {
+        // Calm: no fault this time.
+    }
+}
+
+std::string describe(const std::vector<std::string>& names, const SimOptions& o) {
+    std::ostringstream text;
+    text << names.size() << " nodes:";
+    for (const auto& n : names) text << ' ' << n;
+    text << "; loss " << o.weather.loss_ppm << " ppm, dup " << o.weather.dup_ppm << " ppm, delay "
+         << o.weather.delay_min.count() << ".." << o.weather.delay_max.count() << " ms; "
+         << (o.fifo_links ? "fifo" : "reordering") << ", leader routing at "
+         << (o.route_leader_at_publish ? "publish" : "delivery") << (o.through_codec ? ", via codec" : "")
+         << ", restart failures " << o.restart_fail_ppm << " ppm";
+    return text.str();
+}
+
+}  // namespace
+
+std::vector<std::string> draw_names(Rng& rng, std::size_t n) {
+    static const char* const kPool[] = {"server", "worker-1", "worker-2", "worker-10", "node_9", "node_10", "Zeta",
+                                        "alpha", "a", "aa", "~tilde", "0zero", "chaos_monkey", "svc.b", "svc-b",
+                                        "W", "worker_2", "node_1", "node_100", "B.1"};
+    std::vector<std::string> names;
+    const std::uint64_t style = rng.between(std::uint64_t{0}, std::uint64_t{2});
+    // Bounded: the pool has 20 names and the alphabet is large; n <= 12.
+    for (int attempts = 0; names.size() < n && attempts < 10'000; ++attempts) {
+        std::string name;
+        if (style == 0) {
+            name = "node_" + std::to_string(names.size() + 1);
+        } else if (style == 1) {
+            static const std::string kAlphabet = "abcxyzABZ019._-~";
+            const std::size_t length = 1 + rng.index(8);
+            for (std::size_t i = 0; i < length; ++i) name += kAlphabet[rng.index(kAlphabet.size())];
+        } else {
+            name = kPool[rng.index(std::size(kPool))];
+        }
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    // Slots in random order, so slot index never hints at rank.
+    for (std::size_t i = names.size(); i > 1; --i) std::swap(names[i - 1], names[rng.index(i)]);
+    return names;
+}
+
+SeedReport run_seed(std::uint64_t seed, int trace_level, const std::function<void(SimOptions&)>& tweak) {
+    Rng root(seed);
+    Rng setup = root.fork();
+    Rng chaos = root.fork();
+    const std::uint64_t sim_seed = root.next();
+
+    const auto n = static_cast<std::size_t>(setup.between(std::uint64_t{3}, std::uint64_t{12}));
+    const std::vector<std::string> names = draw_names(setup, n);
+    SimOptions options;
+    options.weather = draw_weather(setup, options);
+    options.fifo_links = setup.chance(700'000);
+    options.route_leader_at_publish = setup.chance(500'000);
+    options.through_codec = setup.chance(250'000);
+    options.restart_fail_ppm = setup.chance(500'000) ? 0 : static_cast<std::uint32_t>(setup.between(std::uint64_t{0}, std::uint64_t{200'000}));
+
+    if (tweak) tweak(options);
+
+    SeedReport report;
+    report.seed = seed;
+    report.nodes = n;
+    report.setup = describe(names, options);
+
+    Trace trace(trace_level);
+    if (trace_level > 0) trace.note(Millis{0}, "seed ", seed, ": ", report.setup);
+    Simulation sim(names, options, sim_seed, trace);
+    sim.start_all(1000ms);
+
+    // Fault phase.
+    const Millis fault_end = kWarmUp + Millis{chaos.between(std::int64_t{60'000}, std::int64_t{120'000})};
+    Millis next = kWarmUp;
+    while (sim.invariants().ok()) {  // bounded: `next` grows by >= 100 ms
+        next += Millis{chaos.between(std::int64_t{100}, std::int64_t{4000})};
+        if (next >= fault_end) break;
+        sim.run_until(next);
+        random_fault(sim, chaos);
+    }
+    sim.run_until(fault_end);
+    sim.heal();
+    report.fault_end = fault_end;
+
+    // Convergence phase: whole and agreed within the bound, then held.
+    const Millis deadline = fault_end + convergence_bound(sim.options(), n);
+    bool holding = false;  // converged since `since`
+    Millis since{0};
+    std::string why;
+    while (sim.invariants().ok() && sim.now() < deadline + kHold) {  // bounded by the deadline
+        sim.run_until(sim.now() + kConvergenceStep);
+        why = sim.invariants().why_not_converged(sim);
+        if (!why.empty()) {
+            holding = false;
+            if (sim.now() > deadline) {
+                sim.invariants().fail(sim.now(), "not converged " + std::to_string(convergence_bound(sim.options(), n).count()) +
+                                                     " ms after the faults ended: " + why);
+            }
+            continue;
+        }
+        if (!holding) since = sim.now();
+        holding = true;
+        if (sim.now() - since >= kHold) break;
+    }
+    if (sim.invariants().ok() && (!holding || sim.now() - since < kHold)) {
+        sim.invariants().fail(sim.now(), "converged state did not hold: " + why);
+    }
+    report.converged_at = holding ? since : Millis{-1};
+    report.finished_at = sim.now();
+    report.ok = sim.invariants().ok();
+    report.failure = sim.invariants().first();
+    for (const auto& v : sim.invariants().violations()) report.failures.push_back(v.what);
+    report.stats = sim.stats();
+    if (!report.ok) report.trace_tail = trace.tail();
+    return report;
+}
+
+}  // namespace vigil::sim

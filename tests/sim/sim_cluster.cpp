@@ -1,0 +1,430 @@
+#include "sim_cluster.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "vigil/codec.hpp"
+
+namespace vigil::sim {
+
+void SimStats::add(const SimStats& o) {
+    crashes += o.crashes, hangs += o.hangs, stalls += o.stalls, apoptoses += o.apoptoses;
+    cuts += o.cuts, outages += o.outages, splits += o.splits, leaves += o.leaves;
+    restarts_emitted += o.restarts_emitted, restarts_acted += o.restarts_acted;
+    restarts_failed += o.restarts_failed, restarts_abandoned += o.restarts_abandoned;
+    processes_started += o.processes_started, leader_changes += o.leader_changes;
+    deliveries += o.deliveries;
+    longest_down = std::max(longest_down, o.longest_down);
+}
+
+Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::uint64_t seed, Trace& trace)
+    : options_(options),
+      trace_(trace),
+      rng_(seed),
+      network_(names.size(), rng_.fork(), options_, queue_),
+      invariants_(trace) {
+    if (names.empty()) throw std::invalid_argument("a simulation needs nodes");
+    sorted_names_ = names;
+    std::sort(sorted_names_.begin(), sorted_names_.end());
+    if (std::adjacent_find(sorted_names_.begin(), sorted_names_.end()) != sorted_names_.end()) {
+        throw std::invalid_argument("node names must be distinct");
+    }
+    for (std::string& name : names) slots_.push_back(Slot{std::move(name), std::nullopt, false, 0, false, 0, 0, Millis{0}});
+
+    const Timing& t = options_.core_timing.value_or(options_.timing);
+    base_config_.heartbeat_interval = t.heartbeat_interval;
+    base_config_.heartbeat_timeout = t.heartbeat_timeout;
+    base_config_.election_timeout = t.election_timeout;
+    base_config_.reconnect_grace = t.reconnect_grace;
+    base_config_.recovery = t.recovery;
+    base_config_.expected_members = sorted_names_;  // the compose generator knows them all
+    base_config_.max_members = 64;
+}
+
+Millis Simulation::draw(Millis lo, Millis hi) { return Millis{rng_.between(lo.count(), hi.count())}; }
+
+// ---- views ---------------------------------------------------------------
+
+std::optional<std::size_t> Simulation::find(const std::string& name) const {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].name == name) return i;
+    }
+    return std::nullopt;
+}
+
+const Node* Simulation::node(std::size_t index) const {
+    const auto& p = slots_[index].process;
+    return p ? p->node.get() : nullptr;
+}
+
+bool Simulation::healthy(std::size_t index) const {
+    const auto& p = slots_[index].process;
+    return p && !p->hung && p->stalled_until <= now_;
+}
+
+bool Simulation::connected(std::size_t index) const {
+    const auto& p = slots_[index].process;
+    return p && p->told_connected && network_.up(index);
+}
+
+std::size_t Simulation::leader_count() const {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (const Node* n = node(i); n && n->is_leader()) ++count;
+    }
+    return count;
+}
+
+std::optional<std::size_t> Simulation::leader_slot() const {
+    std::optional<std::size_t> found;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (const Node* n = node(i); n && n->is_leader()) {
+            if (found) return std::nullopt;
+            found = i;
+        }
+    }
+    return found;
+}
+
+std::size_t Simulation::highest() const { return *find(sorted_names_.back()); }
+
+bool Simulation::restart_in_flight() const {
+    return std::any_of(commands_.begin(), commands_.end(), [](const RestartCommand& c) { return !c.done; });
+}
+
+Process* Simulation::process(std::size_t slot, std::uint64_t id) {
+    auto& p = slots_[slot].process;
+    return p && p->id == id ? &*p : nullptr;
+}
+
+// ---- the timeline ----------------------------------------------------------
+
+void Simulation::run_until(Millis until) {
+    // Bounded: every handler schedules finitely many events, each strictly
+    // later or at the same time; ticks advance by >= tick_min.
+    while (!queue_.empty() && queue_.next_time() <= until) {
+        const SimEvent event = queue_.pop();
+        if (event.at < now_) throw std::logic_error("simulated time went backwards");
+        now_ = event.at;
+        handle(event);
+    }
+    now_ = std::max(now_, until);
+}
+
+void Simulation::handle(const SimEvent& e) {
+    switch (e.kind) {
+        case EventKind::Tick:
+            if (Process* p = process(e.slot, e.a)) on_tick(e.slot, *p);
+            break;
+        case EventKind::Pulse:
+            if (Process* p = process(e.slot, e.a)) on_pulse(e.slot, *p);
+            break;
+        case EventKind::Boot:
+            if (Process* p = process(e.slot, e.a)) {
+                p->booted = true;
+                maybe_connect(e.slot);
+                queue_.push(SimEvent{now_ + draw(Millis{0}, options_.first_pulse_max), 0, EventKind::Pulse, e.slot, p->id});
+            }
+            break;
+        case EventKind::LinkUp:
+            if (Process* p = process(e.slot, e.a)) {
+                p->link_pending = false;
+                if (!link_wanted(e.slot)) break;  // cut again meanwhile; update_links retries
+                network_.set_up(e.slot, now_);
+                p->told_connected = true;
+                trace_.note(now_, slots_[e.slot].name, " connected");
+                apply(e.slot, p->node->connected(now_));
+            }
+            break;
+        case EventKind::NotifyDown:
+            if (Process* p = process(e.slot, e.a); p && p->told_connected) {
+                p->told_connected = false;
+                trace_.note(now_, slots_[e.slot].name, " noticed its link is down");
+                apply(e.slot, p->node->disconnected(now_));
+                maybe_connect(e.slot);
+            }
+            break;
+        case EventKind::Deliver:
+            on_deliver(e);
+            break;
+        case EventKind::CutEnd:
+            if (slots_[e.slot].cut && slots_[e.slot].cut_id == e.a) {
+                slots_[e.slot].cut = false;
+                trace_.note(now_, slots_[e.slot].name, " reachable again");
+                update_links();
+            }
+            break;
+        case EventKind::OutageEnd:
+            if (broker_down_ && outage_id_ == e.a) {
+                broker_down_ = false;
+                trace_.note(now_, "broker back");
+                update_links();
+            }
+            break;
+        case EventKind::SplitEnd:
+            if (network_.split_active() && split_id_ == e.a) {
+                network_.heal_split(now_);
+                trace_.note(now_, "split healed");
+            }
+            break;
+        case EventKind::RestartAct:
+            on_restart_act(e.a);
+            break;
+        case EventKind::RestartDone:
+            on_restart_done(e.a, e.flag);
+            break;
+        case EventKind::Start:
+            if (!slots_[e.slot].process) start_process(e.slot);
+            break;
+        case EventKind::OperatorStart: {
+            Slot& s = slots_[e.slot];
+            if (s.departed && s.leave_id == e.a && !s.process) {
+                trace_.note(now_, "operator starts ", s.name);
+                s.departed = false;
+                start_process(e.slot);
+                s.process->by_operator = true;
+            }
+            break;
+        }
+    }
+}
+
+// ---- processes -------------------------------------------------------------
+
+void Simulation::start_all(Millis stagger) {
+    // Containers come up in no particular order, e.g. the highest one last.
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        queue_.push(SimEvent{now_ + draw(Millis{0}, stagger), 0, EventKind::Start, i, 0});
+    }
+}
+
+void Simulation::start(std::size_t slot) {
+    if (slots_[slot].process) return;
+    trace_.note(now_, "operator starts ", slots_[slot].name);
+    slots_[slot].departed = false;
+    start_process(slot);
+    slots_[slot].process->by_operator = true;
+}
+
+void Simulation::start_process(std::size_t slot) {
+    Slot& s = slots_[slot];
+    if (s.process) throw std::logic_error("two processes in one slot: " + s.name);
+    if (now_ > Millis{0}) stats_.longest_down = std::max(stats_.longest_down, now_ - s.down_since);
+    Process p;
+    p.id = ++next_process_id_;
+    p.incarnation = rng_.next() | 1;  // random per process start, never 0
+    NodeConfig config = base_config_;
+    config.self = s.name;
+    config.incarnation = p.incarnation;
+    p.node = std::make_unique<Node>(std::move(config));
+    p.watchdog = std::make_unique<Watchdog>(options_.core_timing.value_or(options_.timing).pulse_timeout);
+    p.started_at = now_;
+    const std::uint64_t id = p.id;
+    s.process = std::move(p);
+    ++stats_.processes_started;
+    trace_.note(now_, s.name, " process started (incarnation ", s.process->incarnation, ")");
+    queue_.push(SimEvent{now_ + draw(options_.boot_min, options_.boot_max), 0, EventKind::Boot, slot, id});
+    queue_.push(SimEvent{now_ + draw(Millis{0}, options_.tick_max), 0, EventKind::Tick, slot, id});
+}
+
+void Simulation::on_tick(std::size_t slot, Process& p) {
+    // The watchdog check runs whatever the broker or a restart command does.
+    const bool expired = p.watchdog->expired(now_);
+    invariants_.on_watchdog(*this, slot, expired, now_);
+    if (expired) {
+        ++stats_.apoptoses;
+        terminate(slot);
+        return;
+    }
+    const std::uint64_t id = p.id;
+    apply(slot, p.node->tick(now_));
+    invariants_.check_split_brain(*this, slot, now_);
+    if (process(slot, id)) {
+        queue_.push(SimEvent{now_ + draw(options_.tick_min, options_.tick_max), 0, EventKind::Tick, slot, id});
+    }
+}
+
+void Simulation::on_pulse(std::size_t slot, Process& p) {
+    if (p.hung) return;  // the chain of pulses ends for good
+    if (now_ < p.stalled_until) {
+        queue_.push(SimEvent{p.stalled_until, 0, EventKind::Pulse, slot, p.id});
+        return;
+    }
+    p.watchdog->pulse(now_);
+    p.pulsed = true;
+    p.last_pulse = now_;
+    queue_.push(SimEvent{now_ + draw(options_.pulse_period_min, options_.pulse_period_max), 0, EventKind::Pulse, slot, p.id});
+}
+
+void Simulation::terminate(std::size_t slot) {
+    Slot& s = slots_[slot];
+    trace_.note(now_, s.name, " terminates itself (apoptosis), silent ", (now_ - s.process->last_pulse).count(), " ms");
+    gone(slot);
+}
+
+// The container stops (crash, apoptosis, killed by a restart command).
+void Simulation::gone(std::size_t slot) {
+    Slot& s = slots_[slot];
+    const bool unseen_operator_start = s.process->by_operator && !s.process->heard;
+    network_.set_down(slot);
+    s.process.reset();
+    s.down_since = now_;
+    if (unseen_operator_start) {
+        // Nobody saw it come back, so to the cluster it is still the node that
+        // said goodbye: not the leader's to restart. The operator tries again.
+        s.departed = true;
+        ++s.leave_id;
+        trace_.note(now_, s.name, " died before anyone heard it; the operator will start it again");
+        queue_.push(SimEvent{now_ + draw(Millis{1000}, Millis{5000}), 0, EventKind::OperatorStart, slot, s.leave_id});
+    }
+}
+
+// ---- carrying out what a node asked for -------------------------------------
+
+void Simulation::apply(std::size_t slot, const Output& out) {
+    Slot& s = slots_[slot];
+    for (const vigil::Event& ev : out.events) {
+        if (ev.kind == vigil::Event::Kind::LeaderChanged) ++stats_.leader_changes;
+        trace_.note(now_, s.name, ": ", to_string(ev.kind), " ", ev.name, " (term ", ev.term, ")");
+    }
+    if (const Node* n = s.process->node.get(); n->is_leader() != s.process->leader_since.has_value()) {
+        s.process->leader_since = n->is_leader() ? std::optional<Millis>(now_) : std::nullopt;
+        if (n->is_leader()) invariants_.became_leader(*this, slot, now_);
+    }
+    invariants_.after_call(*this, slot, now_);
+    std::vector<std::string> restarts = out.restart;
+    if (options_.double_restarts) restarts.insert(restarts.end(), out.restart.begin(), out.restart.end());
+    for (const std::string& target : restarts) {
+        ++stats_.restarts_emitted;
+        trace_.note(now_, s.name, " (term ", s.process->node->term(), ") restarts ", target);
+        invariants_.on_restart(*this, slot, target, now_);
+        if (const auto index = start_restart(slot, target)) invariants_.restart_started(*this, slot, *index, now_);
+    }
+    const auto is_leader = [this](std::size_t i) {
+        const Node* n = node(i);
+        return n && n->is_leader();
+    };
+    for (const Outgoing& outgoing : out.send) {
+        if (!options_.through_codec) {
+            network_.publish(slot, outgoing, now_, is_leader);
+            continue;
+        }
+        const Decoded decoded = decode(encode(outgoing.message));
+        if (!decoded.message || !(*decoded.message == outgoing.message)) {
+            invariants_.fail(now_, "codec round trip changed a message from " + s.name + " (" +
+                                       to_string(decoded.error) + ")");
+            continue;
+        }
+        network_.publish(slot, Outgoing{*decoded.message, outgoing.audience}, now_, is_leader);
+    }
+}
+
+void Simulation::on_deliver(const SimEvent& e) {
+    const std::size_t to = e.slot;
+    if (!network_.up(to) || network_.epoch(to) != e.b || !slots_[to].process) return;  // that connection is gone
+    Process& p = *slots_[to].process;
+    const Published& pub = network_.published(e.a);
+    if (pub.audience == Audience::Leader && !options_.route_leader_at_publish && !p.node->is_leader()) return;
+    if (e.flag) {
+        network_.note_loss(pub.from, to, now_);  // it would have arrived: a real loss
+        return;
+    }
+    ++stats_.deliveries;
+    if (auto& sender = slots_[pub.from].process; !pub.injected && sender && sender->incarnation == pub.message.incarnation) {
+        sender->heard = true;
+    }
+    if (!pub.injected) {
+        p.last_heard_from[pub.from] = now_;
+        if (pub.message.type == MessageType::Goodbye) {
+            p.goodbye_heard[pub.from] = pub.message.incarnation;
+            p.last_goodbye_from[pub.from] = now_;
+        } else {
+            p.goodbye_heard.erase(pub.from);
+        }
+    }
+    if (trace_.messages()) {
+        trace_.note(now_, slots_[to].name, " <- ", to_string(pub.message.type), " from ", pub.message.from, " term ",
+                    pub.message.term, " role ", to_string(pub.message.role), " leader '", pub.message.leader, "'");
+    }
+    apply(to, p.node->receive(pub.message, now_));
+}
+
+std::optional<std::size_t> Simulation::start_restart(std::size_t issuer, const std::string& target) {
+    const auto target_slot = find(target);
+    if (!target_slot || *target_slot == issuer) return std::nullopt;  // reported by the invariants
+    RestartCommand command;
+    command.issuer = issuer;
+    command.issuer_process = slots_[issuer].process->id;
+    command.target = *target_slot;
+    command.fails = options_.restarts_never_work || rng_.chance(options_.restart_fail_ppm);
+    commands_.push_back(command);
+    queue_.push(SimEvent{now_ + draw(options_.restart_act_min, options_.restart_act_max), 0, EventKind::RestartAct, 0,
+                         commands_.size() - 1});
+    return commands_.size() - 1;
+}
+
+void Simulation::on_restart_act(std::uint64_t index) {
+    RestartCommand& c = commands_[index];
+    Slot& target = slots_[c.target];
+    const bool issuer_alive = process(c.issuer, c.issuer_process) != nullptr;
+    if (!issuer_alive && rng_.chance(options_.restart_abandon_ppm)) {
+        ++stats_.restarts_abandoned;
+        c.done = true;
+        c.done_at = now_;
+        trace_.note(now_, "restart of ", target.name, " abandoned: its issuer died");
+        return;
+    }
+    if (c.fails) {
+        ++stats_.restarts_failed;
+        trace_.note(now_, "restart of ", target.name, " fails");
+    } else {
+        ++stats_.restarts_acted;
+        if (target.process) {
+            trace_.note(now_, "restart kills the running ", target.name);
+            gone(c.target);
+        }
+        target.departed = false;
+        start_process(c.target);
+    }
+    queue_.push(SimEvent{now_ + draw(options_.restart_done_min, options_.restart_done_max), 0, EventKind::RestartDone, 0,
+                      index, 0, !c.fails});
+}
+
+void Simulation::on_restart_done(std::uint64_t index, bool ok) {
+    RestartCommand& c = commands_[index];
+    c.done = true;
+    c.ok = ok;
+    c.done_at = now_;
+    Process* issuer = process(c.issuer, c.issuer_process);
+    if (!issuer) return;  // nobody to tell
+    apply(c.issuer, issuer->node->restart_finished(slots_[c.target].name, ok, now_));
+}
+
+// ---- links -------------------------------------------------------------------
+
+void Simulation::maybe_connect(std::size_t slot) {
+    auto& p = slots_[slot].process;
+    if (!p || !p->booted || p->told_connected || p->link_pending || !link_wanted(slot)) return;
+    p->link_pending = true;
+    queue_.push(SimEvent{now_ + draw(options_.reconnect_min, options_.reconnect_max), 0, EventKind::LinkUp, slot, p->id});
+}
+
+void Simulation::drop_link(std::size_t slot) {
+    if (!network_.up(slot)) return;
+    network_.set_down(slot);
+    const auto& p = slots_[slot].process;
+    // The transport notices later (AMQP heartbeat, failed publish).
+    queue_.push(SimEvent{now_ + draw(Millis{0}, options_.detect_max), 0, EventKind::NotifyDown, slot, p->id});
+}
+
+void Simulation::update_links() {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (link_wanted(i)) {
+            maybe_connect(i);
+        } else {
+            drop_link(i);
+        }
+    }
+}
+
+}  // namespace vigil::sim

@@ -1,0 +1,164 @@
+#pragma once
+// A whole simulated deployment: one slot per container name, at most one
+// process per slot (a vigil::Node plus its Watchdog and a pulsing service),
+// the broker (Network), restart commands, and the faults a test can inject.
+// Everything happens on one timeline in simulated milliseconds.
+//
+// Only a leader's restart command brings a dead node back (or an operator,
+// for a node that left gracefully): the simulation never heals on its own.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim_config.hpp"
+#include "sim_events.hpp"
+#include "sim_invariants.hpp"
+#include "sim_network.hpp"
+#include "sim_rng.hpp"
+#include "sim_trace.hpp"
+#include "vigil/node.hpp"
+#include "vigil/watchdog.hpp"
+
+namespace vigil::sim {
+
+struct Process {
+    std::uint64_t id = 0;           // unique in the run; stale events carry old ids
+    std::uint64_t incarnation = 0;  // what the core sees
+    std::unique_ptr<Node> node;
+    std::unique_ptr<Watchdog> watchdog;
+    Millis started_at{0};
+    bool booted = false;
+    bool told_connected = false;  // node.connected() called, disconnected() not yet
+    bool link_pending = false;    // a LinkUp is on the timeline
+    bool hung = false;            // the service stopped pulsing for good
+    Millis hung_at{0};
+    Millis stalled_until{0};      // the service pauses, then resumes
+    bool by_operator = false;  // started by an operator after a graceful leave
+    bool heard = false;        // some node received a message from this process
+    std::optional<Millis> leader_since;  // is_leader() since (the sim's bookkeeping)
+    bool pulsed = false;
+    Millis last_pulse{0};
+    // slot -> incarnation whose Goodbye this process heard last (and nothing since)
+    std::map<std::size_t, std::uint64_t> goodbye_heard;
+    // slot -> when this process last received anything / a Goodbye from it
+    std::map<std::size_t, Millis> last_heard_from;
+    std::map<std::size_t, Millis> last_goodbye_from;
+};
+
+struct Slot {
+    std::string name;
+    std::optional<Process> process;  // empty: the container is stopped
+    bool cut = false;                // partitioned from the broker
+    std::uint64_t cut_id = 0;
+    bool departed = false;           // left gracefully; an operator will start it
+    std::uint64_t departed_incarnation = 0;
+    std::uint64_t leave_id = 0;
+    Millis down_since{0};
+};
+
+struct RestartCommand {
+    std::size_t issuer = 0;
+    std::uint64_t issuer_process = 0;
+    std::size_t target = 0;
+    bool fails = false;
+    bool done = false;
+    bool ok = false;
+    Millis done_at{0};
+};
+
+struct SimStats {
+    std::uint64_t crashes = 0, hangs = 0, stalls = 0, apoptoses = 0, cuts = 0, outages = 0, splits = 0;
+    std::uint64_t leaves = 0, restarts_emitted = 0, restarts_acted = 0, restarts_failed = 0;
+    std::uint64_t restarts_abandoned = 0, processes_started = 0, leader_changes = 0, deliveries = 0;
+    Millis longest_down{0};  // longest a node stayed without a process
+    void add(const SimStats& other);
+};
+
+class Simulation {
+public:
+    Simulation(std::vector<std::string> names, SimOptions options, std::uint64_t seed, Trace& trace);
+    Simulation(const Simulation&) = delete;
+    Simulation& operator=(const Simulation&) = delete;
+
+    // Start every node's process at a random moment in [now, now + stagger].
+    void start_all(Millis stagger);
+    // An operator starts one node's container now (if it is not running).
+    void start(std::size_t slot);
+    // Advance the clock, handling every event due up to and including `until`.
+    void run_until(Millis until);
+    Millis now() const { return now_; }
+
+    // Faults. Durations of 0 mean "until heal()".
+    void crash(std::size_t slot, const char* why = "crash");
+    void hang(std::size_t slot);
+    void stall(std::size_t slot, Millis duration);
+    void cut(std::size_t slot, Millis duration);
+    void broker_outage(Millis duration);
+    void split(std::vector<std::uint8_t> side, Millis duration);
+    void leave(std::size_t slot, Millis operator_after);
+    void inject(const Message& message, Millis delay);
+    void set_weather(const Weather& weather) { network_.set_weather(weather); }
+    void set_restart_fail_ppm(std::uint32_t ppm) { options_.restart_fail_ppm = ppm; }
+    // End every fault: links back, no loss, restarts succeed, operators start
+    // nodes that left. Hangs and stalls in progress run their course.
+    void heal();
+
+    // Views for tests and invariants.
+    std::size_t size() const { return slots_.size(); }
+    std::optional<std::size_t> find(const std::string& name) const;
+    const Slot& slot(std::size_t index) const { return slots_[index]; }
+    const Node* node(std::size_t index) const;
+    bool alive(std::size_t index) const { return slots_[index].process.has_value(); }
+    bool healthy(std::size_t index) const;  // alive, not hung, not stalled
+    bool connected(std::size_t index) const;  // told connected and link up
+    std::optional<std::size_t> leader_slot() const;  // the only is_leader() node, if exactly one
+    std::size_t leader_count() const;
+    std::size_t highest() const;  // the highest name (all slots)
+    bool restart_in_flight() const;
+    const RestartCommand& command(std::size_t index) const { return commands_[index]; }
+    const Network& network() const { return network_; }
+    const SimOptions& options() const { return options_; }
+    const SimStats& stats() const { return stats_; }
+    Invariants& invariants() { return invariants_; }
+    const Invariants& invariants() const { return invariants_; }
+    Trace& trace() { return trace_; }
+
+private:
+    Process* process(std::size_t slot, std::uint64_t id);
+    void handle(const SimEvent& event);
+    void start_process(std::size_t slot);
+    void on_tick(std::size_t slot, Process& p);
+    void on_pulse(std::size_t slot, Process& p);
+    void on_deliver(const SimEvent& event);
+    void on_restart_act(std::uint64_t command);
+    void on_restart_done(std::uint64_t command, bool ok);
+    void apply(std::size_t slot, const Output& output);
+    std::optional<std::size_t> start_restart(std::size_t issuer, const std::string& target);
+    bool link_wanted(std::size_t slot) const { return !slots_[slot].cut && !broker_down_; }
+    void maybe_connect(std::size_t slot);
+    void drop_link(std::size_t slot);
+    void update_links();
+    void terminate(std::size_t slot);
+    void gone(std::size_t slot);
+    Millis draw(Millis lo, Millis hi);
+
+    SimOptions options_;
+    Trace& trace_;
+    Rng rng_;  // timing of processes, commands and the sidecar loop
+    EventQueue queue_;
+    Network network_;
+    Invariants invariants_;
+    std::vector<Slot> slots_;
+    std::vector<RestartCommand> commands_;
+    std::vector<std::string> sorted_names_;
+    NodeConfig base_config_;
+    Millis now_{0};
+    bool broker_down_ = false;
+    std::uint64_t outage_id_ = 0, split_id_ = 0, next_process_id_ = 0;
+    SimStats stats_;
+};
+
+}  // namespace vigil::sim

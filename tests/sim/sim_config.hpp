@@ -1,0 +1,108 @@
+#pragma once
+// Knobs of one simulated cluster, and the time bounds the invariants derive
+// from them. Timeouts are small (200 ms heartbeats) so that a run of several
+// simulated minutes costs milliseconds of real time.
+#include <cstdint>
+#include <optional>
+
+#include "vigil/recovery_planner.hpp"
+#include "vigil/time.hpp"
+
+namespace vigil::sim {
+
+using namespace std::chrono_literals;
+
+// What the core is configured with, and the service's pulse timeout.
+struct Timing {
+    Millis heartbeat_interval = 200ms;
+    Millis heartbeat_timeout = 1000ms;
+    Millis election_timeout = 500ms;
+    Millis pulse_timeout = 2000ms;
+    // After an outage, the others may take detect_max + reconnect_max to be back.
+    Millis reconnect_grace = 800ms;
+    RecoveryPolicy recovery{1500ms, 1000ms, 8000ms, 20000ms};  // grace, back-off 1 s -> 8 s, reset
+};
+
+// The broker as the nodes see it. Probabilities are per million (integers
+// keep a replay exact).
+struct Weather {
+    std::uint32_t loss_ppm = 0;
+    std::uint32_t dup_ppm = 0;
+    Millis delay_min = 0ms;
+    Millis delay_max = 0ms;
+};
+
+struct SimOptions {
+    Timing timing;
+    Weather weather;
+    // RabbitMQ keeps one publisher's messages in order within one queue; when
+    // false, every message gets an independent delay (arbitrary reordering).
+    bool fifo_links = true;
+    // Audience::Leader: routed to whoever leads when the message is published
+    // (AMQP binding semantics) or when it is delivered.
+    bool route_leader_at_publish = false;
+    // Send every message through encode()/decode() and check the round trip.
+    bool through_codec = false;
+
+    // The restart command ("docker restart"): after act_* the old process (if
+    // any) is killed and a new one started; after done_* more the command exits.
+    std::uint32_t restart_fail_ppm = 0;
+    std::uint32_t restart_abandon_ppm = 500'000;  // issuer died first: the daemon may not act
+    Millis restart_act_min = 20ms, restart_act_max = 1500ms;
+    Millis restart_done_min = 20ms, restart_done_max = 1000ms;
+
+    // A process: starts, connects after boot, pulses from its first pulse on.
+    Millis boot_min = 0ms, boot_max = 300ms;
+    Millis first_pulse_max = 800ms;
+    Millis pulse_period_min = 50ms, pulse_period_max = 150ms;
+    // The sidecar loop: core tick and watchdog check, at most tick_max apart.
+    Millis tick_min = 40ms, tick_max = 50ms;
+    // The transport: notices a dead link after up to detect_max, reconnects
+    // reconnect_* after the broker is reachable again.
+    Millis detect_max = 300ms;
+    Millis reconnect_min = 0ms, reconnect_max = 500ms;
+    // Upper bound of every weather's delay_max (the chaos never exceeds it).
+    Millis delay_cap = 200ms;
+
+    // Harness self-test only (test_sim_selftest.cpp): make the system under
+    // test misbehave, to prove that the invariants catch it.
+    std::optional<Timing> core_timing;  // the core and watchdog get this instead of `timing`
+    bool restarts_never_work = false;   // every restart command fails, even after heal()
+    bool double_restarts = false;       // every restart a node emits is run twice
+};
+
+// A node declared dead although it was up this long, connected all along,
+// with nothing of its lost on the way to the leader, is a false death: the
+// leader must have heard a heartbeat within heartbeat_timeout of `now`.
+inline Millis false_death_window(const SimOptions& o) {
+    const Timing& t = o.timing;
+    return t.heartbeat_timeout + t.heartbeat_interval + o.tick_max + o.delay_cap;
+}
+
+// Two leaders that hear each other: the lower one's next heartbeat reaches
+// the higher, which answers with a COORDINATOR of a newer term.
+inline Millis split_brain_bound(const SimOptions& o) {
+    return o.timing.heartbeat_interval + 2 * o.tick_max + 2 * o.delay_cap;
+}
+
+// A candidate's ELECTION reaches every higher node, and their ANSWERs come
+// back, well within its election timeout once both have been connected this long.
+inline Millis usurper_window(const SimOptions& o) {
+    return o.timing.election_timeout + 2 * o.tick_max + 2 * o.delay_cap;
+}
+
+// From the end of the faults to a healthy cluster. One recovery cycle: links
+// come back, the cluster (re)elects, the leader judges a silent node dead,
+// waits out back-off and boot grace, and the restart command runs. A node that
+// comes back higher than the leader starts a new reign (a new planner), so
+// allow one cycle per node plus one; a hang in progress first has to expire.
+inline Millis convergence_bound(const SimOptions& o, std::size_t nodes) {
+    const Timing& t = o.timing;
+    const Millis elect = o.detect_max + o.reconnect_max + 4 * t.election_timeout + 4 * o.delay_cap + 4 * o.tick_max;
+    const Millis restart = o.restart_act_max + o.restart_done_max + o.boot_max;
+    const Millis cycle = elect + t.reconnect_grace + t.heartbeat_timeout + t.heartbeat_interval + t.recovery.backoff_max +
+                         t.recovery.boot_grace + restart;
+    return t.pulse_timeout + o.tick_max + restart + static_cast<Millis::rep>(nodes + 1) * cycle;
+}
+
+}  // namespace vigil::sim

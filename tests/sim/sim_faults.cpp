@@ -1,0 +1,104 @@
+// The faults a test or the chaos driver can inject into a Simulation, and
+// heal(), which ends them all.
+#include <string>
+
+#include "sim_cluster.hpp"
+
+namespace vigil::sim {
+
+void Simulation::crash(std::size_t slot, const char* why) {
+    Slot& s = slots_[slot];
+    if (!s.process) return;
+    ++stats_.crashes;
+    trace_.note(now_, s.name, " ", why);
+    gone(slot);
+}
+
+void Simulation::hang(std::size_t slot) {
+    auto& p = slots_[slot].process;
+    if (!p || p->hung || !p->pulsed) return;  // unarmed watchdogs never fire, by design
+    ++stats_.hangs;
+    p->hung = true;
+    p->hung_at = now_;
+    trace_.note(now_, slots_[slot].name, " hangs (last pulse at ", p->last_pulse.count(), " ms)");
+}
+
+void Simulation::stall(std::size_t slot, Millis duration) {
+    auto& p = slots_[slot].process;
+    if (!p || p->hung) return;
+    ++stats_.stalls;
+    p->stalled_until = std::max(p->stalled_until, now_ + duration);
+    trace_.note(now_, slots_[slot].name, " stalls for ", duration.count(), " ms");
+}
+
+void Simulation::cut(std::size_t slot, Millis duration) {
+    Slot& s = slots_[slot];
+    ++stats_.cuts;
+    s.cut = true;
+    ++s.cut_id;
+    trace_.note(now_, s.name, " cut off from the broker for ", duration.count(), " ms");
+    if (duration > Millis{0}) queue_.push(SimEvent{now_ + duration, 0, EventKind::CutEnd, slot, s.cut_id});
+    update_links();
+}
+
+void Simulation::broker_outage(Millis duration) {
+    ++stats_.outages;
+    broker_down_ = true;
+    ++outage_id_;
+    trace_.note(now_, "broker outage for ", duration.count(), " ms");
+    if (duration > Millis{0}) queue_.push(SimEvent{now_ + duration, 0, EventKind::OutageEnd, 0, outage_id_});
+    update_links();
+}
+
+void Simulation::split(std::vector<std::uint8_t> side, Millis duration) {
+    ++stats_.splits;
+    ++split_id_;
+    std::string text;
+    for (std::size_t i = 0; i < side.size(); ++i) text += (side[i] ? " B:" : " A:") + slots_[i].name;
+    trace_.note(now_, "network split for ", duration.count(), " ms:", text);
+    network_.split(std::move(side), now_);
+    if (duration > Millis{0}) queue_.push(SimEvent{now_ + duration, 0, EventKind::SplitEnd, 0, split_id_});
+}
+
+void Simulation::leave(std::size_t slot, Millis operator_after) {
+    Slot& s = slots_[slot];
+    if (!s.process) return;
+    ++stats_.leaves;
+    trace_.note(now_, s.name, " leaves gracefully");
+    const std::uint64_t incarnation = s.process->incarnation;
+    apply(slot, s.process->node->leave(now_));
+    network_.set_down(slot);
+    s.process.reset();
+    s.down_since = now_;
+    s.departed = true;
+    s.departed_incarnation = incarnation;
+    ++s.leave_id;
+    queue_.push(SimEvent{now_ + operator_after, 0, EventKind::OperatorStart, slot, s.leave_id});
+}
+
+void Simulation::inject(const Message& message, Millis delay) {
+    trace_.note(now_, "injected ", to_string(message.type), " from ", message.from, " term ", message.term);
+    network_.inject(message, find(message.from).value_or(0), now_, delay);
+}
+
+void Simulation::heal() {
+    trace_.note(now_, "heal: faults end");
+    broker_down_ = false;
+    for (Slot& s : slots_) s.cut = false;
+    network_.heal_split(now_);
+    Weather calm = network_.weather();
+    calm.loss_ppm = 0;
+    network_.set_weather(calm);
+    options_.restart_fail_ppm = 0;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].departed && !slots_[i].process) {
+            slots_[i].departed = false;
+            trace_.note(now_, "operator starts ", slots_[i].name);
+            start_process(i);
+            slots_[i].process->by_operator = true;
+        }
+    }
+    update_links();
+}
+
+}  // namespace vigil::sim

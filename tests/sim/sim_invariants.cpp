@@ -1,0 +1,197 @@
+#include "sim_invariants.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "sim_cluster.hpp"
+
+namespace vigil::sim {
+namespace {
+
+std::string ms(Millis t) { return std::to_string(t.count()) + " ms"; }
+
+}  // namespace
+
+void Invariants::fail(Millis now, std::string what) {
+    trace_.note(now, "VIOLATION: ", what);
+    if (violations_.size() < 20) violations_.push_back(Violation{now, "at " + ms(now) + ": " + std::move(what)});
+}
+
+// I6, after every call into a node.
+void Invariants::after_call(const Simulation& sim, std::size_t slot, Millis now) {
+    const Node* node = sim.node(slot);
+    if (!node || !node->is_leader()) return;
+    if (node->leader() != node->self()) {
+        fail(now, node->self() + " is leader but names '" + node->leader() + "' as leader");
+    }
+}
+
+// I8, when `slot` starts to lead.
+void Invariants::became_leader(const Simulation& sim, std::size_t slot, Millis now) {
+    const Network& net = sim.network();
+    const Millis from = now - usurper_window(sim.options());
+    const std::string& name = sim.slot(slot).name;
+    if (!net.up(slot) || net.up_since(slot) > from || net.split_changed_at() > from) return;
+    for (std::size_t other = 0; other < sim.size(); ++other) {
+        const Slot& h = sim.slot(other);
+        if (h.name <= name || !h.process || !net.up(other) || net.up_since(other) > from) continue;
+        if (net.blocked(slot, other)) continue;
+        const auto lost_to = net.last_loss(slot, other);
+        const auto lost_from = net.last_loss(other, slot);
+        if ((lost_to && *lost_to >= from) || (lost_from && *lost_from >= from)) continue;
+        fail(now, name + " became leader (term " + std::to_string(sim.node(slot)->term()) + ") although " + h.name +
+                      " has been reachable since " + ms(std::max(net.up_since(other), net.up_since(slot))));
+    }
+}
+
+// I6, at every tick of `slot`: does it share the lead with someone it hears?
+void Invariants::check_split_brain(const Simulation& sim, std::size_t slot, Millis now) {
+    const Slot& a = sim.slot(slot);
+    if (!a.process || !a.process->leader_since || !sim.connected(slot)) return;
+    const Network& net = sim.network();
+    const Millis bound = split_brain_bound(sim.options());
+    for (std::size_t other = 0; other < sim.size(); ++other) {
+        const Slot& b = sim.slot(other);
+        if (other == slot || !b.process || !b.process->leader_since || !sim.connected(other)) continue;
+        if (net.blocked(slot, other)) continue;
+        Millis since = std::max({*a.process->leader_since, *b.process->leader_since, net.up_since(slot),
+                                 net.up_since(other), net.split_changed_at()});
+        if (const auto loss = net.last_loss(slot, other)) since = std::max(since, *loss);
+        if (const auto loss = net.last_loss(other, slot)) since = std::max(since, *loss);
+        if (now - since > bound) {
+            fail(now, "split brain: " + a.name + " (term " + std::to_string(sim.node(slot)->term()) + ") and " +
+                          b.name + " (term " + std::to_string(sim.node(other)->term()) +
+                          ") both lead and have heard each other since " + ms(since) + " (limit " + ms(bound) + ")");
+        }
+    }
+}
+
+// I2 and I4, whenever a node emits a restart.
+void Invariants::on_restart(const Simulation& sim, std::size_t issuer, const std::string& target, Millis now) {
+    const Node& leader = *sim.node(issuer);
+    const std::string& name = leader.self();
+    if (!leader.is_leader()) {
+        fail(now, name + " emitted a restart of " + target + " but is not leader (role " + to_string(leader.role()) +
+                      ", connected " + (leader.is_connected() ? "yes" : "no") + ")");
+    }
+    const auto victim = sim.find(target);
+    if (!victim) {
+        fail(now, name + " restarts '" + target + "', not an expected member");
+        return;
+    }
+    if (*victim == issuer) {
+        fail(now, name + " restarts itself");
+        return;
+    }
+
+    const Slot& x = sim.slot(*victim);
+    if (x.departed && !x.process) {
+        const auto& heard = sim.slot(issuer).process->goodbye_heard;
+        const auto it = heard.find(*victim);
+        if (it != heard.end() && it->second == x.departed_incarnation) {
+            fail(now, name + " restarts " + target + ", which said goodbye to it and has not been heard since");
+        }
+    }
+
+    check_storm(sim, issuer, *victim, now);
+
+    if (!x.process || x.process->watchdog->expired(now)) return;  // really dead, or about to die
+    const Network& net = sim.network();
+    const Millis window = false_death_window(sim.options());
+    const Millis from = now - window;
+    const bool x_steady = net.up(*victim) && net.up_since(*victim) <= from;
+    const bool l_steady = net.up(issuer) && net.up_since(issuer) <= from;
+    const auto loss = net.last_loss(*victim, issuer);
+    const bool nothing_lost = !loss || *loss < from;
+    if (x_steady && l_steady && nothing_lost) {
+        std::ostringstream why;
+        why << "false death: " << name << " (term " << leader.term() << ") restarts " << target
+            << ", alive and connected since " << ms(net.up_since(*victim)) << "; " << name << " connected since "
+            << ms(net.up_since(issuer)) << "; last loss " << target << "->" << name << " "
+            << (loss ? ms(*loss) : std::string("never")) << "; window " << ms(window);
+        fail(now, why.str());
+    }
+}
+
+// I7: the previous restart of the same member in the same reign.
+void Invariants::check_storm(const Simulation& sim, std::size_t issuer, std::size_t target, Millis now) {
+    const Process& l = *sim.slot(issuer).process;
+    const auto it = chains_.find({l.id, target});
+    if (it == chains_.end() || !l.leader_since || it->second.reign != *l.leader_since) return;
+    const Chain& chain = it->second;
+    const std::string who = l.node->self() + " restarts " + sim.slot(target).name + " again ";
+    const RecoveryPolicy& policy = sim.options().timing.recovery;
+    // A Goodbye makes the planner forget the member; a long gap may reset it.
+    const auto goodbye = l.last_goodbye_from.find(target);
+    if (goodbye != l.last_goodbye_from.end() && goodbye->second >= chain.last_restart) return;
+    const RestartCommand& previous = sim.command(chain.last_command);
+    const auto heard = l.last_heard_from.find(target);
+    const bool heard_since_done = heard != l.last_heard_from.end() && heard->second >= previous.done_at;
+    if (!previous.done) {
+        fail(now, who + "while its restart from " + ms(chain.last_restart) + " is still running");
+    } else if (previous.ok && now < previous.done_at + policy.boot_grace && !heard_since_done) {
+        fail(now, who + "while it boots (restart done at " + ms(previous.done_at) + ", grace " + ms(policy.boot_grace) + ")");
+    }
+    const bool chain_broken = now - chain.last_restart > policy.backoff_reset_after;
+    Millis backoff = policy.backoff_initial;
+    for (std::uint32_t i = 1; i < chain.in_a_row && backoff < policy.backoff_max; ++i) backoff *= 2;
+    backoff = std::min(backoff, policy.backoff_max);
+    if (!chain_broken && now - chain.last_restart < backoff) {
+        fail(now, who + "after " + ms(now - chain.last_restart) + " (" + std::to_string(chain.in_a_row) +
+                      " in a row, back-off " + ms(backoff) + ")");
+    }
+}
+
+void Invariants::restart_started(const Simulation& sim, std::size_t issuer, std::size_t command, Millis now) {
+    const Process& l = *sim.slot(issuer).process;
+    if (!l.leader_since) return;  // already reported (I2)
+    const std::size_t target = sim.command(command).target;
+    Chain& chain = chains_[{l.id, target}];
+    const auto goodbye = l.last_goodbye_from.find(target);
+    const bool fresh = chain.reign != *l.leader_since || chain.in_a_row == 0 ||
+                       now - chain.last_restart > sim.options().timing.recovery.backoff_reset_after ||
+                       (goodbye != l.last_goodbye_from.end() && goodbye->second >= chain.last_restart);
+    chain.in_a_row = fresh ? 1 : chain.in_a_row + 1;
+    chain.reign = *l.leader_since;
+    chain.last_command = command;
+    chain.last_restart = now;
+}
+
+// I5, at every watchdog check (every tick of the sidecar loop).
+void Invariants::on_watchdog(const Simulation& sim, std::size_t slot, bool expired, Millis now) {
+    const Process& p = *sim.slot(slot).process;
+    const Millis timeout = sim.options().timing.pulse_timeout;
+    if (!p.pulsed) {
+        if (expired) fail(now, sim.slot(slot).name + ": watchdog expired before the first pulse");
+        return;
+    }
+    const Millis silent = now - p.last_pulse;
+    if (expired && silent <= timeout) {
+        fail(now, sim.slot(slot).name + ": watchdog expired after only " + ms(silent) + " without a pulse");
+    }
+    if (!expired && silent > timeout) {
+        fail(now, sim.slot(slot).name + ": not terminated after " + ms(silent) + " without a pulse (limit " +
+                      ms(timeout) + ")");
+    }
+}
+
+// I1: "" when the cluster is whole and agrees on the highest node.
+std::string Invariants::why_not_converged(const Simulation& sim) const {
+    const std::string& top = sim.slot(sim.highest()).name;
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        const Slot& s = sim.slot(i);
+        if (!s.process) return s.name + " is down";
+        if (s.process->hung) return s.name + " is hung";
+        if (!sim.connected(i)) return s.name + " is not connected";
+    }
+    if (sim.leader_count() != 1) return std::to_string(sim.leader_count()) + " leaders";
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        const Node& n = *sim.node(i);
+        if (n.leader() != top) return n.self() + " follows '" + n.leader() + "', not " + top;
+    }
+    if (!sim.node(sim.highest())->is_leader()) return top + " does not lead";
+    if (sim.restart_in_flight()) return "a restart command is still running";
+    return "";
+}
+
+}  // namespace vigil::sim

@@ -1,0 +1,72 @@
+#include "sim_network.hpp"
+
+#include <algorithm>
+
+namespace vigil::sim {
+
+Network::Network(std::size_t nodes, Rng rng, const SimOptions& options, EventQueue& queue)
+    : n_(nodes),
+      rng_(rng),
+      options_(options),
+      queue_(queue),
+      weather_(options.weather),
+      links_(nodes),
+      loss_(nodes * nodes),
+      last_arrival_(nodes * nodes, Millis{0}) {}
+
+void Network::set_up(std::size_t slot, Millis now) {
+    Link& link = links_[slot];
+    link.up = true;
+    ++link.epoch;
+    link.since = now;
+}
+
+void Network::set_down(std::size_t slot) {
+    Link& link = links_[slot];
+    link.up = false;
+    ++link.epoch;  // whatever was queued for the old connection is gone
+}
+
+void Network::publish(std::size_t from, const Outgoing& outgoing, Millis now,
+                      const std::function<bool(std::size_t)>& is_leader) {
+    ++sent_;
+    if (!links_[from].up) {
+        ++lost_;  // publish on a dead connection fails
+        return;
+    }
+    pool_.push_back(Published{outgoing.message, from, outgoing.audience, false});
+    const std::uint64_t index = pool_.size() - 1;
+    for (std::size_t to = 0; to < n_; ++to) {
+        if (!links_[to].up) continue;  // no queue bound: nobody to route to
+        // AMQP routes at publish time; the other mode decides at delivery.
+        if (outgoing.audience == Audience::Leader && options_.route_leader_at_publish && !is_leader(to)) continue;
+        const bool lost = blocked(from, to) || rng_.chance(weather_.loss_ppm);
+        schedule(index, from, to, now, lost);
+        if (!lost && rng_.chance(weather_.dup_ppm)) schedule(index, from, to, now, false);
+    }
+}
+
+void Network::inject(const Message& message, std::size_t from, Millis now, Millis delay) {
+    pool_.push_back(Published{message, from, Audience::Everyone, true});
+    const std::uint64_t index = pool_.size() - 1;
+    for (std::size_t to = 0; to < n_; ++to) {
+        if (!links_[to].up) continue;
+        queue_.push(SimEvent{now + delay, 0, EventKind::Deliver, to, index, links_[to].epoch, false});
+    }
+}
+
+// A lost message still travels the timeline, flagged: whether its loss matters
+// (was its recipient listening, and the leader?) is only known at delivery.
+void Network::schedule(std::uint64_t index, std::size_t from, std::size_t to, Millis now, bool lost) {
+    const auto span = static_cast<std::int64_t>((weather_.delay_max - weather_.delay_min).count());
+    Millis at = now + weather_.delay_min + Millis{rng_.between(std::int64_t{0}, std::max<std::int64_t>(0, span))};
+    if (options_.fifo_links) {
+        Millis& last = last_arrival_[from * n_ + to];
+        at = std::max(at, last);
+        last = at;
+    }
+    if (lost) ++lost_;
+    queue_.push(SimEvent{at, 0, EventKind::Deliver, to, index, links_[to].epoch, lost});
+}
+
+}  // namespace vigil::sim

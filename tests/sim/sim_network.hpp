@@ -1,0 +1,96 @@
+#pragma once
+// The broker as the simulation sees it: which nodes hold a live connection,
+// network splits between nodes, and per-recipient loss, duplication, delay
+// and reordering of published messages. Deliveries go onto the shared
+// timeline; a delivery is void if its recipient's connection changed since
+// publish (an exclusive queue dies with its connection).
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "sim_config.hpp"
+#include "sim_events.hpp"
+#include "sim_rng.hpp"
+#include "vigil/message.hpp"
+#include "vigil/node.hpp"
+
+namespace vigil::sim {
+
+struct Published {
+    Message message;
+    std::size_t from = 0;  // sender's slot
+    Audience audience = Audience::Everyone;
+    bool injected = false;  // put on the wire by a test, not by a node
+};
+
+class Network {
+public:
+    Network(std::size_t nodes, Rng rng, const SimOptions& options, EventQueue& queue);
+
+    // Connections. `epoch` changes on every reconnect.
+    bool up(std::size_t slot) const { return links_[slot].up; }
+    std::uint64_t epoch(std::size_t slot) const { return links_[slot].epoch; }
+    Millis up_since(std::size_t slot) const { return links_[slot].since; }
+    void set_up(std::size_t slot, Millis now);
+    void set_down(std::size_t slot);
+
+    // A split: nodes on different sides hear nothing from each other.
+    void split(std::vector<std::uint8_t> side, Millis now) {
+        side_ = std::move(side);
+        split_changed_at_ = now;
+    }
+    void heal_split(Millis now) {
+        if (side_.empty()) return;
+        side_.clear();
+        split_changed_at_ = now;
+    }
+    Millis split_changed_at() const { return split_changed_at_; }
+    bool split_active() const { return !side_.empty(); }
+    bool blocked(std::size_t from, std::size_t to) const { return !side_.empty() && side_[from] != side_[to]; }
+
+    void set_weather(const Weather& weather) { weather_ = weather; }
+    const Weather& weather() const { return weather_; }
+
+    // A node publishes. A sender without a connection loses the message (the
+    // publish fails). `is_leader` tells who is bound to Audience::Leader.
+    void publish(std::size_t from, const Outgoing& outgoing, Millis now,
+                 const std::function<bool(std::size_t)>& is_leader);
+    // A test puts a message on the wire, delivered to every connected node.
+    void inject(const Message& message, std::size_t from, Millis now, Millis delay);
+
+    const Published& published(std::uint64_t index) const { return pool_[index]; }
+
+    // For the false-death rule: when a message from `from` last failed to
+    // reach `to` (loss or split), or never.
+    std::optional<Millis> last_loss(std::size_t from, std::size_t to) const { return loss_[from * n_ + to]; }
+    void note_loss(std::size_t from, std::size_t to, Millis now) { loss_[from * n_ + to] = now; }
+
+    std::uint64_t sent() const { return sent_; }
+    std::uint64_t lost() const { return lost_; }
+
+private:
+    struct Link {
+        bool up = false;
+        std::uint64_t epoch = 0;
+        Millis since{0};
+    };
+    void schedule(std::uint64_t index, std::size_t from, std::size_t to, Millis now, bool lost);
+
+    std::size_t n_;
+    Rng rng_;
+    const SimOptions& options_;
+    EventQueue& queue_;
+    Weather weather_;
+    std::vector<Link> links_;
+    std::vector<std::uint8_t> side_;
+    Millis split_changed_at_{0};
+    std::deque<Published> pool_;
+    std::vector<std::optional<Millis>> loss_;
+    std::vector<Millis> last_arrival_;  // FIFO per (from, to)
+    std::uint64_t sent_ = 0;
+    std::uint64_t lost_ = 0;
+};
+
+}  // namespace vigil::sim
