@@ -26,6 +26,10 @@ Message Election::make(MessageType type) const {
     return Message{type, self_, term_, role_, leader_, incarnation_};
 }
 
+bool Election::following_live_leader(Millis now) const {
+    return phase_ == Phase::Following && now - leader_heard_at_ <= timeouts_.leader;
+}
+
 void Election::start_election(Millis now, Effects& out) {
     phase_ = Phase::AwaitingAnswer;
     role_ = Role::Candidate;
@@ -66,6 +70,8 @@ void Election::on_leader_claim(const Message& m, Millis now, Effects& out) {
             term_ = std::max(term_, max_term_seen_) + 1;
             max_term_seen_ = term_;
             announce(out);
+        } else if (following_live_leader(now) && m.from < leader_) {
+            // Our leader outranks the claimant and, hearing it too, corrects it.
         } else if (phase_ != Phase::AwaitingAnswer && phase_ != Phase::AwaitingCoordinator) {
             start_election(now, out);
         }
@@ -87,10 +93,9 @@ void Election::on_election(const Message& m, Millis now, Effects& out) {
         announce(out);  // tell the newcomer at once who leads
         return;
     }
-    const bool leader_alive = phase_ == Phase::Following && now - leader_heard_at_ <= timeouts_.leader;
     const bool electing = phase_ == Phase::AwaitingAnswer || phase_ == Phase::AwaitingCoordinator;
     // With a live higher leader, that leader answers the election by announcing.
-    if (!leader_alive && !electing) start_election(now, out);
+    if (!following_live_leader(now) && !electing) start_election(now, out);
 }
 
 Election::Effects Election::on_message(const Message& m, Millis now) {

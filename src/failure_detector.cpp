@@ -24,6 +24,10 @@ FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint
         return Heard::New;
     }
     Member& member = it->second;
+    if (member.liveness == Liveness::Departed && member.said_goodbye &&
+        member.departed_incarnation == incarnation) {
+        return Heard::Departed;
+    }
     Heard result = Heard::Known;
     if (!member.ever_heard) {
         result = Heard::New;
@@ -39,8 +43,12 @@ FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint
     return result;
 }
 
-void FailureDetector::departed(const std::string& name) {
-    if (auto it = members_.find(name); it != members_.end()) it->second.liveness = Liveness::Departed;
+void FailureDetector::departed(const std::string& name, std::uint64_t incarnation) {
+    const auto it = members_.find(name);
+    if (it == members_.end()) return;
+    it->second.liveness = Liveness::Departed;
+    it->second.said_goodbye = true;
+    it->second.departed_incarnation = incarnation;
 }
 
 void FailureDetector::expect(const std::string& name, Millis now) {

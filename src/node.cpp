@@ -87,7 +87,7 @@ Output Node::receive(const Message& message, Millis now) {
     Output out;
     if (!connected_ || left_ || !accept(message)) return out;
     if (message.type == MessageType::Goodbye) {
-        detector_.departed(message.from);
+        detector_.departed(message.from, message.incarnation);
         planner_.forget(message.from);
         out.events.push_back(Event{Event::Kind::MemberDeparted, message.from, election_.term()});
         if (message.from == election_.leader()) absorb(election_.leader_left(now), now, out);
@@ -96,6 +96,9 @@ Output Node::receive(const Message& message, Millis now) {
     switch (detector_.heard(message.from, message.incarnation, now)) {
         case FailureDetector::Heard::TableFull:
             ++drops_.table_full;
+            return out;
+        case FailureDetector::Heard::Departed:
+            ++drops_.stale;  // sent before its goodbye, delivered after
             return out;
         case FailureDetector::Heard::New:
         case FailureDetector::Heard::Rejoined:

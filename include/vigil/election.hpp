@@ -43,6 +43,7 @@ private:
     enum class Phase { Listening, Following, AwaitingAnswer, AwaitingCoordinator, Leading };
 
     Message make(MessageType type) const;
+    bool following_live_leader(Millis now) const;
     void start_election(Millis now, Effects& out);
     void become_leader(Effects& out);
     void announce(Effects& out);

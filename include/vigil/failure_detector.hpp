@@ -23,14 +23,17 @@ struct MemberView {
 
 class FailureDetector {
 public:
-    enum class Heard { Known, New, Rejoined, Restarted, TableFull };
+    // Departed: a late message from the very incarnation that said goodbye;
+    // ignored, so that it does not count as alive again.
+    enum class Heard { Known, New, Rejoined, Restarted, Departed, TableFull };
 
     FailureDetector(Millis timeout, std::size_t max_members);
 
     // A message from `name` arrived. Restarted = a new incarnation of a known node.
     Heard heard(const std::string& name, std::uint64_t incarnation, Millis now);
-    // Graceful goodbye: never declared dead until heard again.
-    void departed(const std::string& name);
+    // Graceful goodbye from that incarnation: never declared dead until a
+    // message from another incarnation, or after a rejoin, is heard.
+    void departed(const std::string& name, std::uint64_t incarnation);
     // A member we expect, heard or not: silent since `now` at the latest.
     void expect(const std::string& name, Millis now);
     // Nobody is judged on silence from before `now` (new leader, reconnect).
@@ -49,6 +52,8 @@ private:
         Liveness liveness = Liveness::Alive;
         bool ever_heard = false;
         std::uint64_t incarnation = 0;
+        std::uint64_t departed_incarnation = 0;
+        bool said_goodbye = false;
     };
     Millis timeout_;
     std::size_t max_members_;

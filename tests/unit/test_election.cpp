@@ -121,8 +121,9 @@ TEST_CASE("election: one message to one instance", "[election]") {
         {"a follower's heartbeat is no leader claim", "b", Setup::Listening,
          msg(MessageType::Heartbeat, "c", 5, Role::Follower, "d"), {}, Role::Follower, "", false},
         // following c at term 5
-        {"follower: COORDINATOR from a lower node starts an election", "b", Setup::FollowingC5,
-         coordinator("a", 6), {MessageType::Election}, Role::Candidate, "", false},
+        // c outranks a and hears the claim too: c corrects a, b need not elect.
+        {"follower of a live higher leader: COORDINATOR from a lower node is left to the leader", "b",
+         Setup::FollowingC5, coordinator("a", 6), {}, Role::Follower, "c", false},
         {"follower: stale COORDINATOR from a higher node is ignored and flagged", "b", Setup::FollowingC5,
          coordinator("d", 3), {}, Role::Follower, "c", true},
         {"follower: stale leader heartbeat is ignored and flagged", "b", Setup::FollowingC5,

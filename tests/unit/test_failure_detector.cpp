@@ -35,7 +35,9 @@ struct Step {
 Step hear(std::string name, std::uint64_t inc, long at, Heard expect) {
     return {Step::HeardFrom, std::move(name), inc, at, expect, {}};
 }
-Step depart(std::string name) { return {Step::Departed, std::move(name), 0, 0, Heard::Known, {}}; }
+Step depart(std::string name, std::uint64_t inc = 0) {
+    return {Step::Departed, std::move(name), inc, 0, Heard::Known, {}};
+}
 Step expect_member(std::string name, long at) {
     return {Step::Expect, std::move(name), 0, at, Heard::Known, {}};
 }
@@ -50,6 +52,7 @@ const char* heard_name(Heard h) {
         case Heard::New: return "New";
         case Heard::Rejoined: return "Rejoined";
         case Heard::Restarted: return "Restarted";
+        case Heard::Departed: return "Departed";
         case Heard::TableFull: return "TableFull";
     }
     return "?";
@@ -66,7 +69,7 @@ void run(FailureDetector& fd, const std::vector<Step>& steps) {
                 CHECK(got == s.heard);
                 break;
             }
-            case Step::Departed: fd.departed(s.name); break;
+            case Step::Departed: fd.departed(s.name, s.inc); break;
             case Step::Expect: fd.expect(s.name, Millis{s.at_ms}); break;
             case Step::Grace: fd.grace_all(Millis{s.at_ms}); break;
             case Step::Check: {
@@ -92,6 +95,14 @@ TEST_CASE("failure detector: scripted liveness table", "[failure_detector]") {
         std::vector<std::string> dead;             // dead() after the steps
     };
     const std::vector<Row> rows = {
+        {"a late message from the incarnation that said goodbye is ignored",
+         {hear("a", 1, 0, Heard::New), depart("a", 1), hear("a", 1, 100, Heard::Departed), check(99999, {})},
+         {{"a", L::Departed}},
+         {}},
+        {"a new incarnation after a goodbye is alive again, and can die",
+         {hear("a", 1, 0, Heard::New), depart("a", 1), hear("a", 2, 100, Heard::Restarted), check(6101, {"a"})},
+         {{"a", L::Dead}},
+         {"a"}},
         {"first message is New, then Known",
          {hear("a", 1, 0, Heard::New), hear("a", 1, 100, Heard::Known)},
          {{"a", L::Alive}},
