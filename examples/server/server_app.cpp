@@ -38,7 +38,13 @@ ServerApp::ServerApp(ServerSettings settings, vigil::Monitor& monitor, const Han
       monitor_(monitor),
       hang_switch_(hang_switch),
       session_(monitor.config().broker),
-      backoff_(monitor.config().broker.reconnect_backoff_initial, monitor.config().broker.reconnect_backoff_max),
+      link_(session_, monitor.config().broker,
+            {{settings_.tasks_queue, settings_.results_queue}, settings_.results_queue, settings_.prefetch},
+            [this] {
+                // Unacked deliveries come back on the new connection (as duplicates).
+                unacked_ = 0;
+                last_tag_ = 0;
+            }),
       book_(settings_.workload_size) {}
 
 void ServerApp::load_progress() {
@@ -66,32 +72,6 @@ void ServerApp::load_progress() {
     // published again, which at worst yields duplicate results.
     to_publish_ = book_.pending();
     publish_cursor_ = 0;
-}
-
-bool ServerApp::ensure_connected(Clock::time_point now) {
-    if (session_.is_open()) {
-        return true;
-    }
-    if (was_connected_) {
-        // Unacked deliveries come back on the new connection (as duplicates).
-        spdlog::warn("lost the broker connection: {}", session_.last_error());
-        was_connected_ = false;
-        unacked_ = 0;
-        last_tag_ = 0;
-    }
-    if (!backoff_.due(now)) {
-        return false;
-    }
-    if (session_.open({settings_.tasks_queue, settings_.results_queue}) &&
-        session_.set_prefetch(settings_.prefetch) && session_.consume(settings_.results_queue)) {
-        spdlog::info("connected to the broker; consuming {}", settings_.results_queue);
-        backoff_.succeeded();
-        was_connected_ = true;
-        return true;
-    }
-    const auto wait = backoff_.failed(now);
-    spdlog::warn("broker not reachable ({}); next try in {} ms", session_.last_error(), wait.count());
-    return false;
 }
 
 void ServerApp::publish_batch() {
@@ -228,7 +208,7 @@ int ServerApp::run() {
         monitor_.pulse();
         const auto now = Clock::now();
         announce_if_done();
-        if (!ensure_connected(now)) {
+        if (!link_.ensure(now)) {
             sleep_pulsing(monitor_, std::chrono::milliseconds{100});
             continue;
         }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/amqp_session.hpp"
-#include "common/backoff.hpp"
+#include "common/consumer_link.hpp"
 #include "common/hang.hpp"
 #include "common/settings.hpp"
 #include "server/result_book.hpp"
@@ -41,7 +41,6 @@ private:
     using Clock = std::chrono::steady_clock;
 
     void load_progress();
-    bool ensure_connected(Clock::time_point now);
     void publish_batch();
     void drain_results(std::chrono::milliseconds first_wait);
     void handle_result(const Delivery& delivery);
@@ -55,7 +54,7 @@ private:
     vigil::Monitor& monitor_;
     const HangSwitch& hang_switch_;
     AmqpSession session_;
-    Backoff backoff_;
+    ConsumerLink link_;  // keeps session_ (declared before it) connected and consuming
     ResultBook book_;
 
     std::vector<std::uint64_t> to_publish_;  // ids to (re-)publish, ascending
@@ -66,7 +65,6 @@ private:
     std::size_t unacked_ = 0;
     bool dirty_ = false;                     // book has results not yet on disk
     bool announced_ = false;
-    bool was_connected_ = false;
     Clock::time_point last_save_{};
     Clock::time_point last_progress_ = Clock::now();
     Clock::time_point last_stats_ = Clock::now();

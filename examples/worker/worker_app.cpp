@@ -33,31 +33,8 @@ WorkerApp::WorkerApp(WorkerSettings settings, vigil::Monitor& monitor, const Han
       monitor_(monitor),
       hang_switch_(hang_switch),
       session_(monitor.config().broker),
-      backoff_(monitor.config().broker.reconnect_backoff_initial, monitor.config().broker.reconnect_backoff_max) {}
-
-bool WorkerApp::ensure_connected(Clock::time_point now) {
-    if (session_.is_open()) {
-        return true;
-    }
-    if (was_connected_) {
-        spdlog::warn("lost the broker connection: {}", session_.last_error());
-        was_connected_ = false;
-    }
-    if (!backoff_.due(now)) {
-        return false;
-    }
-    if (session_.open({settings_.tasks_queue, settings_.results_queue}) &&
-        session_.set_prefetch(settings_.prefetch) && session_.consume(settings_.tasks_queue)) {
-        spdlog::info("connected to the broker; consuming {} (prefetch {})", settings_.tasks_queue,
-                     settings_.prefetch);
-        backoff_.succeeded();
-        was_connected_ = true;
-        return true;
-    }
-    const auto wait = backoff_.failed(now);
-    spdlog::warn("broker not reachable ({}); next try in {} ms", session_.last_error(), wait.count());
-    return false;
-}
+      link_(session_, monitor.config().broker,
+            {{settings_.tasks_queue, settings_.results_queue}, settings_.tasks_queue, settings_.prefetch}) {}
 
 void WorkerApp::handle_task(const Delivery& delivery) {
     const auto task = decode_task(delivery.body);
@@ -100,7 +77,7 @@ int WorkerApp::run() {
         monitor_.pulse();
         const auto now = Clock::now();
         log_stats(now);
-        if (!ensure_connected(now)) {
+        if (!link_.ensure(now)) {
             sleep_pulsing(monitor_, std::chrono::milliseconds{100});
             continue;
         }

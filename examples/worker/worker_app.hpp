@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/amqp_session.hpp"
-#include "common/backoff.hpp"
+#include "common/consumer_link.hpp"
 #include "common/hang.hpp"
 #include "common/settings.hpp"
 #include "vigil/monitor.hpp"
@@ -32,7 +32,6 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
-    bool ensure_connected(Clock::time_point now);
     void handle_task(const Delivery& delivery);
     void log_stats(Clock::time_point now);
 
@@ -40,8 +39,7 @@ private:
     vigil::Monitor& monitor_;
     const HangSwitch& hang_switch_;
     AmqpSession session_;
-    Backoff backoff_;
-    bool was_connected_ = false;
+    ConsumerLink link_;  // keeps session_ (declared before it) connected and consuming
     std::uint64_t completed_ = 0;
     std::uint64_t malformed_ = 0;
     Clock::time_point last_stats_ = Clock::now();
