@@ -1,0 +1,299 @@
+"""The end-to-end scenarios (issue 3, "The verification, automated"). Each one acts with
+real `docker kill`s and then waits, with a deadline, for the evidence in `docker logs`,
+`docker inspect` and `docker events`. Each returns a one-line summary or raises
+CheckFailed. Times are the Docker daemon's (log lines and events carry them)."""
+import collections
+import re
+
+from cluster import (CheckFailed, agreement, claims, current_claim, describe_views,
+                     expected_leader, first_line, heard_since, lines_matching, require,
+                     wait_for, wait_settled)
+from steps import (BOUND_S, CHAOS_BOUND_S, CHAOS_KILL_RE, DONE_RE, PIPELINE_S, PROGRESS_RE,
+                   SETTLE_S, check_result, kill, no_line_anywhere, stays_down, wait_dead_line,
+                   wait_done, wait_duplicates_ignored, wait_heard_again, wait_restart_finished,
+                   wait_started)
+
+
+# -- 1. normal operation -------------------------------------------------------------------
+
+def normal_operation(ctx):
+    dep, names = ctx.dep, ctx.dep.members
+    leader = expected_leader(names)
+    wait_for("every vigil container running", lambda: all(dep.running(n) for n in names), BOUND_S)
+    wait_for(f"every node to name {leader} as the one leader", lambda: agreement(dep, names) == leader,
+             BOUND_S, describe=lambda: describe_views(dep, names))
+    wait_for(f"{leader} to log 'node X joined' for every other node (heartbeats flowing)",
+             lambda: all(heard_since(dep, leader, n) for n in names if n != leader), BOUND_S)
+    last_start = max(dep.first_event("start", n, 0)[0] for n in names)
+    agreed_at = max(current_claim(dep, n)[0] for n in names)
+    ctx.measure("last node started -> one leader agreed", agreed_at - last_start)
+
+    done = wait_done(ctx, None)
+    summary = check_result(ctx, done)
+    server_start = dep.events("start", "server")[0][0]
+    ctx.measure("fault-free pipeline (server start -> done)", done[0] - server_start, PIPELINE_S)
+    # Fault-free means nothing died and nobody was declared dead on the way.
+    require(not dep.events("die"), f"containers died in a fault-free run: {dep.events('die')}")
+    spurious = no_line_anywhere(ctx, r"is DEAD\. Restarting")
+    require(not spurious, f"spurious restarts in a fault-free run: {spurious}")
+    return f"leader {leader} agreed by all {len(names)}, heartbeats from all; pipeline {done[0] - server_start:.0f} s; {summary}"
+
+
+# -- 2. worker failure ---------------------------------------------------------------------
+
+def worker_failure(ctx, victim="worker_1"):
+    dep = ctx.dep
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+    died = kill(ctx, victim)
+    dead_at, reporter = wait_dead_line(ctx, victim, died)
+    require(reporter == leader, f"{reporter} restarted {victim}, but the leader is {leader}")
+    started = wait_started(ctx, victim, died)
+    wait_restart_finished(ctx, leader, victim, died)
+    wait_heard_again(ctx, leader, victim)
+    detect = ctx.measure("kill -> DEAD line", dead_at - died)
+    back = ctx.measure("kill -> running again", started - died)
+    return f"{leader} logged DEAD after {detect:.1f} s, {victim} running again after {back:.1f} s, heard again"
+
+
+# -- 3. leader failure ---------------------------------------------------------------------
+
+def leader_failure(ctx):
+    dep, names = ctx.dep, ctx.dep.members
+    leader = wait_settled(dep, names, SETTLE_S)
+    survivors = [n for n in names if n != leader]
+    successor = expected_leader(survivors)
+    died = kill(ctx, leader)
+
+    def first_naming_successor(name):
+        found = [when for when, named in claims(dep, name, died) if named == successor]
+        return found[0] if found else None
+
+    wait_for(f"every survivor to name {successor} as leader",
+             lambda: all(first_naming_successor(n) for n in survivors), BOUND_S,
+             describe=lambda: describe_views(dep, survivors))
+    agreed = max(first_naming_successor(n) for n in survivors)
+    # At that instant every survivor's latest word was the successor (none had moved on).
+    for name in survivors:
+        latest = [named for when, named in claims(dep, name, died) if when <= agreed][-1]
+        require(latest == successor, f"{name} named {latest or 'no leader'} when the others agreed on {successor}")
+    dead_at, reporter = wait_dead_line(ctx, leader, died)
+    require(reporter == successor, f"{reporter} restarted the old leader, expected {successor}")
+    started = wait_started(ctx, leader, died)
+    # Bully: the restarted highest name takes over again, and everyone follows it.
+    wait_settled(dep, names, SETTLE_S)
+    back_in_office = max(current_claim(dep, n)[0] for n in names)
+    elected = ctx.measure("leader kill -> new leader agreed", agreed - died)
+    ctx.measure("kill -> DEAD line", dead_at - died)
+    ctx.measure("kill -> running again", started - died)
+    ctx.measure("leader kill -> old leader leads again", back_in_office - died, SETTLE_S)
+    return (f"{successor} agreed by all survivors after {elected:.1f} s, restarted {leader} "
+            f"(running after {started - died:.1f} s), {leader} leads again after {back_in_office - died:.1f} s")
+
+
+# -- 4. hang -> apoptosis -> restart -------------------------------------------------------
+
+def hang(ctx, victim="worker_2"):
+    dep = ctx.dep
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+    pulse_timeout = dep.seconds("PULSE_TIMEOUT", 30)
+    sent = ctx.now() - 1.0
+    dep.kill(victim, "SIGUSR2")  # examples/README.md: the main loop stops calling pulse()
+    hung = wait_for(f"{victim} to log HANGING ON PURPOSE",
+                    lambda: first_line(dep, victim, r"HANGING ON PURPOSE", sent), 15)
+    apoptosis = wait_for(f"{victim} to log 'apoptosis:'", lambda: first_line(dep, victim, r"apoptosis: ", sent),
+                         pulse_timeout + BOUND_S)
+    died = wait_for(f"{victim} to exit", lambda: dep.first_event("die", victim, sent), 30)
+    require(died[3].get("exitCode") == "1", f"{victim} exited with {died[3].get('exitCode')}, expected 1 (_exit(1))")
+    took = apoptosis[0] - hung[0]
+    # The watchdog fires PULSE_TIMEOUT after the last pulse (just before the hang), not early.
+    require(pulse_timeout - 1.0 <= took <= pulse_timeout + 15.0,
+            f"apoptosis {took:.1f} s after the hang, PULSE_TIMEOUT is {pulse_timeout:.0f} s")
+    dead_at, reporter = wait_dead_line(ctx, victim, sent)
+    # While hung the sidecar still heartbeats: nobody should call it dead before it dies.
+    require(dead_at >= died[0] - 0.5, f"{victim} was declared dead while still alive (hung)")
+    require(reporter == leader, f"{reporter} restarted {victim}, but the leader is {leader}")
+    started = wait_started(ctx, victim, died[0])
+    wait_heard_again(ctx, leader, victim)
+    ctx.metrics.add("hang -> apoptosis (PULSE_TIMEOUT %.0f s)" % pulse_timeout, took)
+    ctx.measure("kill -> DEAD line", dead_at - died[0])
+    ctx.measure("kill -> running again", started - died[0])
+    return (f"apoptosis {took:.1f} s after the hang, exit code 1, {leader} restarted it "
+            f"(running {started - died[0]:.1f} s after the exit), heard again")
+
+
+# -- frozen (docker pause) -----------------------------------------------------------------
+
+def frozen(ctx, victim="worker_2"):
+    """A frozen container: the sidecar stops too, so only the leader can notice (silence);
+    `docker restart` of a paused container stops and starts it."""
+    dep = ctx.dep
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+    since = ctx.now() - 1.0
+    dep.pause(victim)
+    paused = wait_for(f"{victim} to be paused", lambda: dep.first_event("pause", victim, since), 10)[0]
+    dead_at, reporter = wait_dead_line(ctx, victim, paused)
+    require(reporter == leader, f"{reporter} restarted {victim}, but the leader is {leader}")
+    started = wait_started(ctx, victim, paused)
+    wait_heard_again(ctx, leader, victim)
+    detect = ctx.measure("pause -> DEAD line", dead_at - paused)
+    back = ctx.measure("pause -> running again", started - paused)
+    return f"{leader} logged DEAD after {detect:.1f} s, {victim} restarted and running after {back:.1f} s"
+
+
+# -- graceful stop ---------------------------------------------------------------------------
+
+def graceful_stop(ctx, victim="worker_1"):
+    """SIGTERM says goodbye: the leader lets the node rest; `docker start` brings it back."""
+    dep = ctx.dep
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+    stopped = ctx.now() - 1.0
+    dep.stop(victim)
+    state = dep.state(victim)
+    require(state["ExitCode"] == 0, f"{victim} exited with {state['ExitCode']} on SIGTERM, expected 0")
+    wait_for(f"{leader} to log 'node {victim} left gracefully'",
+             lambda: first_line(dep, leader, rf"node {re.escape(victim)} left gracefully", stopped), 15)
+    require(stays_down(ctx, victim, 3 * dep.seconds("HEARTBEAT_TIMEOUT", 6)) is None,
+            f"{victim} was resurrected after a graceful stop")
+    resurrect = no_line_anywhere(ctx, rf"Node {re.escape(victim)} is DEAD", stopped)
+    require(not resurrect, f"{victim} declared dead after a graceful stop: {resurrect}")
+    dep.start(victim)
+    wait_settled(dep, dep.members, SETTLE_S)
+    return f"exit code 0, {leader} logged the goodbye, not restarted; back after docker start"
+
+
+def graceful_stop_across_leader_change(ctx, victim="chaos_monkey"):
+    """The goodbye must outlive the leader that heard it: stop a node, then replace the
+    leader by a fresh process (kill it; it is restarted and takes over again)."""
+    dep = ctx.dep
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+    others = [n for n in dep.members if n != victim]
+    stopped = ctx.now() - 1.0
+    dep.stop(victim)
+    wait_for(f"{leader} to log 'node {victim} left gracefully'",
+             lambda: first_line(dep, leader, rf"node {re.escape(victim)} left gracefully", stopped), 15)
+    died = kill(ctx, leader)
+    wait_started(ctx, leader, died)
+    try:
+        wait_settled(dep, others, SETTLE_S)
+        resurrected = stays_down(ctx, victim, 3 * dep.seconds("HEARTBEAT_TIMEOUT", 6))
+        by = no_line_anywhere(ctx, rf"Node {re.escape(victim)} is DEAD", stopped)
+        require(resurrected is None and not by,
+                f"{victim}, stopped gracefully, was restarted after the leader changed: {by}")
+    finally:  # leave the deployment whole for the next scenario
+        if not dep.running(victim):
+            dep.start(victim)
+        wait_settled(dep, dep.members, SETTLE_S)
+    return f"{victim} stayed down while {leader} was killed, restarted and took over again"
+
+
+# -- 5a. SIGUSR1 -----------------------------------------------------------------------------
+
+def chaos_signal(ctx):
+    """With CHAOS_ENABLED false the monkey kills nothing, except at once on SIGUSR1."""
+    dep = ctx.dep
+    wait_settled(dep, dep.members, SETTLE_S)
+    require(not lines_matching(dep, "chaos_monkey", CHAOS_KILL_RE, None), "the disabled monkey killed something")
+    sent_at = ctx.now()
+    dep.kill("chaos_monkey", "SIGUSR1")
+    sent = sent_at - 1.0  # a margin for the clock offset's error
+    line = wait_for("chaos_monkey to name its target", lambda: first_line(dep, "chaos_monkey", CHAOS_KILL_RE, sent),
+                    10, 0.25)
+    trigger, victim, role = line[2].groups()
+    require(trigger == "SIGUSR1", f"kill triggered by {trigger}, expected SIGUSR1")
+    require(victim in dep.members and victim != "chaos_monkey" and role in ("server", "worker"),
+            f"the monkey picked {victim} (role {role}): not a server or worker of this deployment")
+    died = wait_for(f"{victim} to die", lambda: dep.first_event("die", victim, sent), 10)[0]
+    started = wait_started(ctx, victim, died)
+    wait_settled(dep, dep.members, SETTLE_S)
+    named = ctx.measure("SIGUSR1 -> target named", line[0] - sent_at, 10)
+    ctx.measure("kill -> running again", started - died)
+    return f"killed {victim} {named:.1f} s after the signal; running again after {started - died:.1f} s"
+
+
+# -- 6. the server killed mid-run ------------------------------------------------------------
+
+def server_killed_mid_run(ctx):
+    dep = ctx.dep
+    size = int(dep.settings["WORKLOAD_SIZE"])
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+
+    def mid_run():
+        progress = lines_matching(dep, "server", PROGRESS_RE, None)
+        return progress and int(progress[-1][2].group(1)) >= size // 4
+
+    wait_for(f"the server to report a quarter of {size} results", mid_run, PIPELINE_S, 0.5)
+    died = kill(ctx, "server")
+    early = first_line(dep, "server", DONE_RE, None)
+    require(not early or early[0] > died, "the pipeline finished before the kill: make the workload longer")
+    dead_at, reporter = wait_dead_line(ctx, "server", died)
+    require(reporter == leader, f"{reporter} restarted the server, but the leader is {leader}")
+    started = wait_started(ctx, "server", died)
+    resumed = wait_for("the server to log 'resuming: K of N results already on disk'",
+                       lambda: first_line(dep, "server", r"resuming: (\d+) of (\d+) results", started), BOUND_S)
+    kept = int(resumed[2].group(1))
+    require(0 < kept < size, f"resumed with {kept} of {size} results on disk")
+    done = wait_done(ctx, started)
+    summary = check_result(ctx, done)
+    duplicates = wait_duplicates_ignored(ctx)
+    ctx.measure("kill -> DEAD line", dead_at - died)
+    ctx.measure("kill -> running again", started - died)
+    return (f"killed at {kept}/{size}, restarted after {started - died:.1f} s, resumed; {summary}; "
+            f"then {duplicates}+ repeated results ignored")
+
+
+# -- 5. chaos --------------------------------------------------------------------------------
+
+def chaos(ctx, min_duration_s=120.0, min_kills=6):
+    dep = ctx.dep
+    began = ctx.now()
+    seed = wait_for("the monkey's seed line", lambda: first_line(dep, "chaos_monkey", r"chaos seed (\d+)", None),
+                    BOUND_S)[2].group(1)
+
+    def kills():
+        return [(when, match.group(2)) for when, _, match in lines_matching(dep, "chaos_monkey", CHAOS_KILL_RE, None)]
+
+    def enough():
+        return (first_line(dep, "server", DONE_RE, None) and ctx.now() - began >= min_duration_s
+                and len(kills()) >= min_kills)
+
+    wait_for(f"ALL TASKS DONE, {min_duration_s:.0f} s and {min_kills} kills", enough, PIPELINE_S, 2.0,
+             describe=lambda: f"{len(kills())} kills so far")
+    others = [n for n in dep.members if n != "chaos_monkey"]
+    # Stop the monkey while everyone is up and agreed, so that the leader hears its goodbye.
+    try:
+        wait_settled(dep, others, BOUND_S)
+    except CheckFailed as error:
+        ctx.notes.append(f"chaos: stopping the monkey without a settled moment ({error})")
+    stopped = ctx.now()
+    dep.stop("chaos_monkey")
+    for attempt in range(3):  # a leader that missed the goodbye restarts it (see notes)
+        wait_settled(dep, others, SETTLE_S)
+        if not stays_down(ctx, "chaos_monkey", 3 * dep.seconds("HEARTBEAT_TIMEOUT", 6)):
+            break
+        ctx.notes.append(f"chaos: the stopped monkey was restarted (attempt {attempt + 1}); stopping it again")
+        dep.stop("chaos_monkey")
+    leader = wait_settled(dep, others, SETTLE_S)
+
+    victims = collections.Counter()
+    for killed_at, victim in kills():
+        require(victim in others, f"the monkey killed {victim}: not a server or worker of this deployment")
+        victims[victim] += 1
+        died = dep.first_event("die", victim, killed_at - 0.5)
+        require(died and died[0] - killed_at < 15, f"no death of {victim} after the monkey's kill at {killed_at:.1f}")
+        back = dep.first_event("start", victim, died[0])
+        require(back, f"{victim} killed at {killed_at:.1f} was never started again")
+        ctx.measure("chaos: kill -> running again", back[0] - died[0], CHAOS_BOUND_S)
+        dead_lines = [line[0] for name in dep.members
+                      for line in [first_line(dep, name, rf"Node {re.escape(victim)} is DEAD", died[0])] if line]
+        if dead_lines and min(dead_lines) <= back[0]:
+            ctx.measure("chaos: kill -> DEAD line", min(dead_lines) - died[0], CHAOS_BOUND_S)
+    require(not dep.events("die", "rabbitmq"), "RabbitMQ died during the chaos run")
+    done = wait_done(ctx, None, BOUND_S)
+    summary = check_result(ctx, done)
+    counters = lines_matching(dep, "server", r"duplicates (\d+), conflicts (\d+)", None)
+    require(not counters or counters[-1][2].group(2) == "0", f"conflicting results: {counters[-1][1]}")
+    if counters:
+        summary += f"; by the end {counters[-1][2].group(1)} repeated results ignored"
+    spread = ", ".join(f"{name} x{count}" for name, count in sorted(victims.items()))
+    return (f"seed {seed}: {sum(victims.values())} kills in {stopped - began:.0f} s ({spread}); "
+            f"all back, {leader} leads; {summary}")
