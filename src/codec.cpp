@@ -40,6 +40,22 @@ std::optional<std::string> string_field(const json& object, const char* key) {
 
 Decoded fail(DecodeError error) { return Decoded{std::nullopt, error}; }
 
+// "departed" / "lives": [[name, incarnation], ...], optional, bounded.
+DecodeError departures_from(const json& object, const char* key, std::vector<Departure>& out) {
+    const auto it = object.find(key);
+    if (it == object.end()) return DecodeError::None;
+    if (!it->is_array() || it->size() > kMaxDeparturesPerMessage) return DecodeError::BadField;
+    for (const json& entry : *it) {
+        if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number_unsigned()) {
+            return DecodeError::BadField;
+        }
+        Departure departure{entry[0].get<std::string>(), entry[1].get<std::uint64_t>()};
+        if (!is_valid_node_name(departure.name)) return DecodeError::BadName;
+        out.push_back(std::move(departure));
+    }
+    return DecodeError::None;
+}
+
 Decoded decode_object(const json& object) {
     if (!object.is_object()) return fail(DecodeError::Malformed);
     const auto version = unsigned_field(object, "v");
@@ -62,7 +78,13 @@ Decoded decode_object(const json& object) {
     if (!is_valid_node_name(*from)) return fail(DecodeError::BadName);
     if (!leader->empty() && !is_valid_node_name(*leader)) return fail(DecodeError::BadName);
 
-    return Decoded{Message{*type, *from, *term, *role, *leader, *incarnation}, DecodeError::None};
+    Message message{*type, *from, *term, *role, *leader, *incarnation};
+    for (const auto& [key, list] : {std::pair{"departed", &message.departed}, std::pair{"lives", &message.lives}}) {
+        if (const DecodeError error = departures_from(object, key, *list); error != DecodeError::None) {
+            return fail(error);
+        }
+    }
+    return Decoded{std::move(message), DecodeError::None};
 }
 
 }  // namespace
@@ -81,7 +103,7 @@ const char* to_string(DecodeError error) noexcept {
 }
 
 std::string encode(const Message& message) {
-    const json object = {
+    json object = {
         {"v", kWireVersion},
         {"type", to_string(message.type)},
         {"from", message.from},
@@ -90,6 +112,12 @@ std::string encode(const Message& message) {
         {"leader", message.leader},
         {"inc", message.incarnation},
     };
+    for (const auto& [key, list] : {std::pair{"departed", &message.departed}, std::pair{"lives", &message.lives}}) {
+        if (list->empty()) continue;
+        json entries = json::array();
+        for (const Departure& entry : *list) entries.push_back(json::array({entry.name, entry.incarnation}));
+        object[key] = std::move(entries);
+    }
     return object.dump();
 }
 

@@ -25,8 +25,8 @@ FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint
     }
     Member& member = it->second;
     if (member.liveness == Liveness::Departed && member.said_goodbye &&
-        member.departed_incarnation == incarnation) {
-        return Heard::Departed;
+        incarnation <= member.departed_incarnation) {
+        return Heard::Departed;  // that life (or an older one) is over
     }
     Heard result = Heard::Known;
     if (!member.ever_heard) {
@@ -36,6 +36,7 @@ FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint
     } else if (member.liveness != Liveness::Alive) {
         result = Heard::Rejoined;
     }
+    if (result == Heard::Restarted) member.correcting = false;  // that life is history
     member.last_heard = std::max(member.last_heard, now);
     member.liveness = Liveness::Alive;
     member.ever_heard = true;
@@ -47,8 +48,66 @@ void FailureDetector::departed(const std::string& name, std::uint64_t incarnatio
     const auto it = members_.find(name);
     if (it == members_.end()) return;
     it->second.liveness = Liveness::Departed;
+    it->second.correcting = false;
     it->second.said_goodbye = true;
     it->second.departed_incarnation = incarnation;
+}
+
+bool FailureDetector::learn_departed(const std::string& name, std::uint64_t incarnation) {
+    auto it = members_.find(name);
+    if (it == members_.end()) {
+        if (members_.size() >= max_members_) return false;
+        it = members_.emplace(name, Member{}).first;
+    } else if (it->second.liveness == Liveness::Departed) {
+        return false;  // already known
+    } else if (it->second.ever_heard && it->second.incarnation > incarnation) {
+        it->second.correcting = true;  // we heard a later life: say so
+        return false;
+    }
+    departed(name, incarnation);
+    return true;
+}
+
+bool FailureDetector::learn_life(const std::string& name, std::uint64_t incarnation, Millis now) {
+    const auto it = members_.find(name);
+    if (it == members_.end() || it->second.liveness != Liveness::Departed ||
+        incarnation <= it->second.departed_incarnation) {
+        return false;
+    }
+    Member& member = it->second;
+    member = Member{std::max(member.last_heard, now), Liveness::Alive, true, incarnation};
+    return true;
+}
+
+std::vector<Departure> FailureDetector::lives(std::size_t limit) const {
+    std::vector<Departure> out;
+    for (const auto& [name, member] : members_) {
+        if (out.size() >= limit) break;
+        if (member.correcting && member.liveness != Liveness::Departed) {
+            out.push_back(Departure{name, member.incarnation});
+        }
+    }
+    return out;
+}
+
+void FailureDetector::settle(const std::vector<Departure>& leaders_departures) {
+    for (auto& [name, member] : members_) {
+        if (!member.correcting) continue;
+        const bool still_reported = std::any_of(leaders_departures.begin(), leaders_departures.end(),
+                                                [&](const Departure& d) { return d.name == name; });
+        if (!still_reported) member.correcting = false;
+    }
+}
+
+std::vector<Departure> FailureDetector::departures(std::size_t limit) const {
+    std::vector<Departure> out;
+    for (const auto& [name, member] : members_) {
+        if (out.size() >= limit) break;
+        if (member.liveness == Liveness::Departed && member.said_goodbye) {
+            out.push_back(Departure{name, member.departed_incarnation});
+        }
+    }
+    return out;
 }
 
 void FailureDetector::expect(const std::string& name, Millis now) {

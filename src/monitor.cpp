@@ -36,16 +36,19 @@ std::shared_ptr<spdlog::logger> vigil_logger() {
     }
 }
 
-std::uint64_t random_incarnation() {
+// Start time in the high bits, so that a later life of a node has a larger
+// incarnation (restarts are seconds apart; one host's clock orders them);
+// random low bits keep two starts in the same millisecond apart.
+std::uint64_t new_incarnation() {
+    const auto wall_ms = std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch());
     std::random_device device;
-    return (static_cast<std::uint64_t>(device()) << 32) ^ device() ^
-           static_cast<std::uint64_t>(steady_now().count());
+    return (static_cast<std::uint64_t>(wall_ms.count()) << 16) | (device() & 0xFFFFu);
 }
 
 NodeConfig node_config(const Config& config) {
     NodeConfig node;
     node.self = config.node_name;
-    node.incarnation = random_incarnation();
+    node.incarnation = new_incarnation();
     node.heartbeat_interval = config.heartbeat_interval;
     node.heartbeat_timeout = config.heartbeat_timeout;
     node.election_timeout = config.election_timeout;

@@ -44,7 +44,31 @@ Node::Node(NodeConfig config)
 }
 
 Message Node::make(MessageType type) const {
-    return Message{type, config_.self, election_.term(), election_.role(), election_.leader(), config_.incarnation};
+    Message message{type, config_.self, election_.term(), election_.role(), election_.leader(), config_.incarnation};
+    if (type == MessageType::Heartbeat) {
+        message.departed = detector_.departures(kMaxDeparturesPerMessage);
+        message.lives = detector_.lives(kMaxDeparturesPerMessage);
+    }
+    return message;
+}
+
+// Goodbyes heard by others: a leader that never heard one must not resurrect
+// that node. Later lives heard by others: a leader that missed the comeback
+// must still restart the node when that life dies.
+void Node::learn_departures(const Message& message, Millis now, Output& out) {
+    for (const Departure& life : message.lives) {
+        if (life.name != config_.self && detector_.learn_life(life.name, life.incarnation, now)) {
+            out.events.push_back(Event{Event::Kind::MemberJoined, life.name, election_.term()});
+        }
+    }
+    if (message.role == Role::Leader) detector_.settle(message.departed);
+    for (const Departure& departure : message.departed) {
+        if (departure.name == config_.self) continue;
+        if (detector_.learn_departed(departure.name, departure.incarnation)) {
+            planner_.forget(departure.name);
+            out.events.push_back(Event{Event::Kind::MemberDeparted, departure.name, election_.term()});
+        }
+    }
 }
 
 Output Node::connected(Millis now) {
@@ -56,7 +80,10 @@ Output Node::connected(Millis now) {
     // while the others are still finding their way back to the broker.
     detector_.grace_all(cut_off_before_ ? now + config_.reconnect_grace : now);
     on_leadership_change(now, out);
-    send_heartbeat(now, out);  // let the leader know we are (back) at once
+    // A hello to everyone, not just the leader: whoever remembers an old
+    // goodbye of ours learns that this is a new life, and stops gossiping it.
+    out.send.push_back(Outgoing{make(MessageType::Heartbeat), Audience::Everyone});
+    next_heartbeat_ = now + config_.heartbeat_interval;
     return out;
 }
 
@@ -111,6 +138,7 @@ Output Node::receive(const Message& message, Millis now) {
             break;
     }
     planner_.healthy(message.from, now);
+    learn_departures(message, now, out);
     absorb(election_.on_message(message, now), now, out);
     return out;
 }

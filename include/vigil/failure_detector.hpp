@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "vigil/message.hpp"
 #include "vigil/time.hpp"
 
 namespace vigil {
@@ -23,8 +24,8 @@ struct MemberView {
 
 class FailureDetector {
 public:
-    // Departed: a late message from the very incarnation that said goodbye;
-    // ignored, so that it does not count as alive again.
+    // Departed: a late message from the incarnation that said goodbye (or an
+    // older one); ignored, so that it does not count as alive again.
     enum class Heard { Known, New, Rejoined, Restarted, Departed, TableFull };
 
     FailureDetector(Millis timeout, std::size_t max_members);
@@ -34,6 +35,20 @@ public:
     // Graceful goodbye from that incarnation: never declared dead until a
     // message from another incarnation, or after a rejoin, is heard.
     void departed(const std::string& name, std::uint64_t incarnation);
+    // Another node reports that this incarnation of `name` said goodbye. Taken
+    // unless we know a later life of it (a larger incarnation): then we
+    // remember to report that life (lives()). True if this made the member
+    // departed.
+    bool learn_departed(const std::string& name, std::uint64_t incarnation);
+    // Another node reports a later life of a member we hold as departed: it
+    // is a member again, silent since `now`. True if this revived it.
+    bool learn_life(const std::string& name, std::uint64_t incarnation, Millis now);
+    // For gossip, at most `limit` each: the goodbyes we know of, and the
+    // later lives we know of members that others still report as departed.
+    std::vector<Departure> departures(std::size_t limit) const;
+    std::vector<Departure> lives(std::size_t limit) const;
+    // The leader no longer reports this member as departed: stop correcting it.
+    void settle(const std::vector<Departure>& leaders_departures);
     // A member we expect, heard or not: silent since `now` at the latest.
     void expect(const std::string& name, Millis now);
     // Nobody is judged on silence from before `now` (new leader, reconnect).
@@ -54,6 +69,7 @@ private:
         std::uint64_t incarnation = 0;
         std::uint64_t departed_incarnation = 0;
         bool said_goodbye = false;
+        bool correcting = false;  // others gossip an older goodbye: report our life
     };
     Millis timeout_;
     std::size_t max_members_;

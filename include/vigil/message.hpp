@@ -1,7 +1,9 @@
 #pragma once
 // The control-plane message, as the core sees it (wire format: codec.hpp).
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vigil {
 
@@ -15,13 +17,33 @@ enum class MessageType {
 
 enum class Role { Follower, Candidate, Leader };
 
+// A node that said goodbye, and which of its lives (incarnations) said it.
+struct Departure {
+    std::string name;
+    std::uint64_t incarnation = 0;
+
+    bool operator==(const Departure&) const = default;
+};
+
+// Heartbeats carry the departures the sender knows of, at most this many (and
+// as many lives), so that a leader which never heard a goodbye does not
+// resurrect that node.
+inline constexpr std::size_t kMaxDeparturesPerMessage = 32;
+
 struct Message {
     MessageType type = MessageType::Heartbeat;
     std::string from;            // sender's CONTAINER_NAME
     std::uint64_t term = 0;      // sender's current term (epoch)
     Role role = Role::Follower;  // sender's role when it sent this
     std::string leader;          // whom the sender follows ("" if nobody)
-    std::uint64_t incarnation = 0;  // random per process start; tells restarts apart
+    // Per process start, and later starts have larger ones (start time in the
+    // high bits): tells restarts apart and which of two lives is the newer.
+    std::uint64_t incarnation = 0;
+    std::vector<Departure> departed;  // heartbeats only; optional on the wire
+    // Heartbeats only: later lives of nodes that others still gossip as
+    // departed ("it came back as this incarnation"), so that a leader which
+    // missed the comeback restarts the node when that life dies.
+    std::vector<Departure> lives;
 
     bool operator==(const Message&) const = default;
 };

@@ -98,6 +98,7 @@ private:
     void absorb(const Election::Effects& effects, Millis now, Output& out);
     void on_leadership_change(Millis now, Output& out);
     void send_heartbeat(Millis now, Output& out);
+    void learn_departures(const Message& message, Millis now, Output& out);
     void watch(Millis now, Output& out);
     Message make(MessageType type) const;
 

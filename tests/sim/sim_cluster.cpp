@@ -29,7 +29,7 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
     if (std::adjacent_find(sorted_names_.begin(), sorted_names_.end()) != sorted_names_.end()) {
         throw std::invalid_argument("node names must be distinct");
     }
-    for (std::string& name : names) slots_.push_back(Slot{std::move(name), std::nullopt, false, 0, false, 0, 0, Millis{0}});
+    for (std::string& name : names) slots_.push_back(Slot{std::move(name), std::nullopt, false, 0, false, 0, 0, false, 0, Millis{0}});
 
     const Timing& t = options_.core_timing.value_or(options_.timing);
     base_config_.heartbeat_interval = t.heartbeat_interval;
@@ -182,7 +182,6 @@ void Simulation::handle(const SimEvent& e) {
                 trace_.note(now_, "operator starts ", s.name);
                 s.departed = false;
                 start_process(e.slot);
-                s.process->by_operator = true;
             }
             break;
         }
@@ -203,7 +202,6 @@ void Simulation::start(std::size_t slot) {
     trace_.note(now_, "operator starts ", slots_[slot].name);
     slots_[slot].departed = false;
     start_process(slot);
-    slots_[slot].process->by_operator = true;
 }
 
 void Simulation::start_process(std::size_t slot) {
@@ -212,10 +210,13 @@ void Simulation::start_process(std::size_t slot) {
     if (now_ > Millis{0}) stats_.longest_down = std::max(stats_.longest_down, now_ - s.down_since);
     Process p;
     p.id = ++next_process_id_;
-    p.incarnation = rng_.next() | 1;  // random per process start, never 0
+    // As in production: start time in the high bits (later lives are larger),
+    // random low bits; never 0.
+    p.incarnation = (static_cast<std::uint64_t>(now_.count() + 1) << 16) | (rng_.next() & 0xFFFFu);
     NodeConfig config = base_config_;
     config.self = s.name;
     config.incarnation = p.incarnation;
+    s.last_incarnation = p.incarnation;
     p.node = std::make_unique<Node>(std::move(config));
     p.watchdog = std::make_unique<Watchdog>(options_.core_timing.value_or(options_.timing).pulse_timeout);
     p.started_at = now_;
@@ -265,17 +266,45 @@ void Simulation::terminate(std::size_t slot) {
 // The container stops (crash, apoptosis, killed by a restart command).
 void Simulation::gone(std::size_t slot) {
     Slot& s = slots_[slot];
-    const bool unseen_operator_start = s.process->by_operator && !s.process->heard;
     network_.set_down(slot);
     s.process.reset();
     s.down_since = now_;
-    if (unseen_operator_start) {
-        // Nobody saw it come back, so to the cluster it is still the node that
-        // said goodbye: not the leader's to restart. The operator tries again.
+    forget_unknown_lives();
+}
+
+// Does a living process (not the slot's own) know a life of the slot later
+// than its last goodbye, heard directly or learned from others' gossip?
+bool Simulation::life_known(std::size_t slot) const {
+    for (std::size_t q = 0; q < slots_.size(); ++q) {
+        if (q == slot || !slots_[q].process) continue;
+        if (knows_life_after_goodbye(q, slot)) return true;
+    }
+    return false;
+}
+
+bool Simulation::knows_life_after_goodbye(std::size_t observer, std::size_t slot) const {
+    const Slot& s = slots_[slot];
+    for (const vigil::MemberView& member : slots_[observer].process->node->members(now_)) {
+        if (member.name == s.name) {
+            return member.liveness != vigil::Liveness::Departed && member.ever_heard &&
+                   member.incarnation > s.departed_incarnation;
+        }
+    }
+    return false;
+}
+
+// A node that said goodbye once is, to the cluster, still gone, unless a
+// living member heard a later life of it (the core gossips goodbyes, not
+// lives). If no one living knows its latest life and that life has died, it
+// is not the leader's to restart: the operator starts it again.
+void Simulation::forget_unknown_lives() {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        Slot& s = slots_[i];
+        if (s.process || s.departed || !s.ever_left || life_known(i)) continue;
         s.departed = true;
         ++s.leave_id;
-        trace_.note(now_, s.name, " died before anyone heard it; the operator will start it again");
-        queue_.push(SimEvent{now_ + draw(Millis{1000}, Millis{5000}), 0, EventKind::OperatorStart, slot, s.leave_id});
+        trace_.note(now_, s.name, " is down and no living node knows its last life; the operator will start it again");
+        queue_.push(SimEvent{now_ + draw(Millis{1000}, Millis{5000}), 0, EventKind::OperatorStart, i, s.leave_id});
     }
 }
 
@@ -330,9 +359,6 @@ void Simulation::on_deliver(const SimEvent& e) {
         return;
     }
     ++stats_.deliveries;
-    if (auto& sender = slots_[pub.from].process; !pub.injected && sender && sender->incarnation == pub.message.incarnation) {
-        sender->heard = true;
-    }
     if (!pub.injected) {
         p.last_heard_from[pub.from] = now_;
         if (pub.message.type == MessageType::Goodbye) {

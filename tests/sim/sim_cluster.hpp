@@ -36,8 +36,6 @@ struct Process {
     bool hung = false;            // the service stopped pulsing for good
     Millis hung_at{0};
     Millis stalled_until{0};      // the service pauses, then resumes
-    bool by_operator = false;  // started by an operator after a graceful leave
-    bool heard = false;        // some node received a message from this process
     std::optional<Millis> leader_since;  // is_leader() since (the sim's bookkeeping)
     bool pulsed = false;
     Millis last_pulse{0};
@@ -56,6 +54,8 @@ struct Slot {
     bool departed = false;           // left gracefully; an operator will start it
     std::uint64_t departed_incarnation = 0;
     std::uint64_t leave_id = 0;
+    bool ever_left = false;              // said goodbye at least once
+    std::uint64_t last_incarnation = 0;  // of the latest process in this slot
     Millis down_since{0};
 };
 
@@ -118,6 +118,8 @@ public:
     std::size_t leader_count() const;
     std::size_t highest() const;  // the highest name (all slots)
     bool restart_in_flight() const;
+    // Does `observer` know a life of `slot` later than its last goodbye?
+    bool knows_life_after_goodbye(std::size_t observer, std::size_t slot) const;
     const RestartCommand& command(std::size_t index) const { return commands_[index]; }
     const Network& network() const { return network_; }
     const SimOptions& options() const { return options_; }
@@ -143,6 +145,8 @@ private:
     void update_links();
     void terminate(std::size_t slot);
     void gone(std::size_t slot);
+    bool life_known(std::size_t slot) const;
+    void forget_unknown_lives();
     Millis draw(Millis lo, Millis hi);
 
     SimOptions options_;

@@ -71,6 +71,7 @@ void Simulation::leave(std::size_t slot, Millis operator_after) {
     s.process.reset();
     s.down_since = now_;
     s.departed = true;
+    s.ever_left = true;
     s.departed_incarnation = incarnation;
     ++s.leave_id;
     queue_.push(SimEvent{now_ + operator_after, 0, EventKind::OperatorStart, slot, s.leave_id});
@@ -95,7 +96,6 @@ void Simulation::heal() {
             slots_[i].departed = false;
             trace_.note(now_, "operator starts ", slots_[i].name);
             start_process(i);
-            slots_[i].process->by_operator = true;
         }
     }
     update_links();

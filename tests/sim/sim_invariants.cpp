@@ -88,7 +88,8 @@ void Invariants::on_restart(const Simulation& sim, std::size_t issuer, const std
     if (x.departed && !x.process) {
         const auto& heard = sim.slot(issuer).process->goodbye_heard;
         const auto it = heard.find(*victim);
-        if (it != heard.end() && it->second == x.departed_incarnation) {
+        // Heard nothing since, directly, and learned no later life from gossip either.
+        if (it != heard.end() && it->second == x.departed_incarnation && !sim.knows_life_after_goodbye(issuer, *victim)) {
             fail(now, name + " restarts " + target + ", which said goodbye to it and has not been heard since");
         }
     }

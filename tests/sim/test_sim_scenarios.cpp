@@ -301,13 +301,12 @@ TEST_CASE("scripted scenarios", "[sim][scenario]") {
     }
 }
 
-// Known issue (reported to the lead; seed 929 of the sweep, in small): b says
-// goodbye; while d (the leader, which heard it) is cut off from the broker, an
-// operator starts b again and everyone else sees the new incarnation; b is
-// then killed. c's restarts fail while d is away (so d keeps its memory), d
-// comes back and leads, and never restarts b: it still holds b's old Goodbye,
-// although b was killed, not stopped.
-TEST_CASE("a killed node is restarted even if the new leader last heard its goodbye", "[sim][scenario][!mayfail]") {
+// Seed 929 of the sweep, in small: b says goodbye; while d (the leader, which
+// heard it) is cut off from the broker, an operator starts b again and
+// everyone else sees the new incarnation; b is then killed. c's restarts fail
+// while d is away (so d keeps its memory); d comes back and leads. It must
+// restart b: the others tell it of b's later life (heartbeats' "lives").
+TEST_CASE("a killed node is restarted even if the new leader last heard its goodbye", "[sim][scenario]") {
     const auto fail_restarts = [](std::uint32_t ppm) {
         return [ppm](Simulation& sim, Memo&) { sim.set_restart_fail_ppm(ppm); };
     };

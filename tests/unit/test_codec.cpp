@@ -62,6 +62,8 @@ TEST_CASE("codec: every message type and role round-trips", "[codec]") {
                             std::string(128, 'y'), 1}},
         {"punctuation in names", {MessageType::Heartbeat, "svc_1.prod-x:9", 1, Role::Follower,
                                   "$(rm${IFS}-rf${IFS}~);`x`", 2}},
+        {"heartbeat with gossip", {MessageType::Heartbeat, "a", 3, Role::Leader, "a", 9,
+                                   {{"b", 7}, {"c", max_u64}}, {{"d", 12}}}},
     };
     for (const auto& row : rows) {
         SECTION(row.name) {
@@ -331,5 +333,34 @@ TEST_CASE("message: node name validity", "[codec]") {
     };
     for (const auto& row : rows) {
         SECTION(row.name) { CHECK(vigil::is_valid_node_name(row.node_name) == row.valid); }
+    }
+}
+
+TEST_CASE("codec: departed and lives lists are validated", "[codec]") {
+    const std::string head = R"({"v":1,"type":"heartbeat","from":"a","term":1,"role":"leader","leader":"a","inc":1,)";
+    std::string too_many = R"("departed":[)";
+    for (std::size_t i = 0; i <= vigil::kMaxDeparturesPerMessage; ++i) too_many += (i ? "," : "") + std::string(R"(["n",1])");
+    too_many += "]";
+    struct Row {
+        const char* name;
+        std::string field;
+        DecodeError error;
+    };
+    const std::vector<Row> rows = {
+        {"absent lists are fine", R"("x":0)", DecodeError::None},
+        {"empty lists are fine", R"("departed":[],"lives":[])", DecodeError::None},
+        {"not an array", R"("departed":{"b":1})", DecodeError::BadField},
+        {"entry not a pair", R"("departed":[["b"]])", DecodeError::BadField},
+        {"incarnation a string", R"("lives":[["b","1"]])", DecodeError::BadField},
+        {"negative incarnation", R"("lives":[["b",-1]])", DecodeError::BadField},
+        {"name not valid", R"("departed":[["b c",1]])", DecodeError::BadName},
+        {"more entries than the bound", too_many, DecodeError::BadField},
+    };
+    for (const auto& row : rows) {
+        SECTION(row.name) {
+            const auto decoded = decode_checked(head + row.field + "}");
+            CHECK(decoded.error == row.error);
+            CHECK(decoded.message.has_value() == (row.error == DecodeError::None));
+        }
     }
 }

@@ -290,3 +290,46 @@ TEST_CASE("failure detector: Liveness names are distinct", "[failure_detector]")
     CHECK(names.size() == 3);
     CHECK(names.count("") == 0);
 }
+
+TEST_CASE("failure detector: gossip of goodbyes and of later lives", "[failure_detector]") {
+    FailureDetector fd(kTimeout, 16);
+    SECTION("a goodbye we did not hear is taken, once") {
+        CHECK(fd.learn_departed("x", 5));
+        CHECK_FALSE(fd.learn_departed("x", 5));
+        CHECK(fd.liveness("x") == Liveness::Departed);
+        REQUIRE(fd.departures(8).size() == 1);
+        CHECK(fd.departures(8)[0].incarnation == 5);
+        CHECK(fd.newly_dead(Millis{100000}).empty());
+    }
+    SECTION("a goodbye of a life older than the one we heard is refused, and we report ours") {
+        fd.heard("x", 9, Millis{0});
+        CHECK_FALSE(fd.learn_departed("x", 5));
+        CHECK(fd.liveness("x") == Liveness::Alive);
+        REQUIRE(fd.lives(8).size() == 1);
+        CHECK(fd.lives(8)[0].incarnation == 9);
+        fd.settle({{"x", 5}});  // the leader still says so: keep correcting
+        CHECK(fd.lives(8).size() == 1);
+        fd.settle({});  // the leader no longer does: done
+        CHECK(fd.lives(8).empty());
+    }
+    SECTION("a goodbye of the life we heard, or a later one, is taken") {
+        fd.heard("x", 5, Millis{0});
+        CHECK(fd.learn_departed("x", 7));
+        CHECK(fd.liveness("x") == Liveness::Departed);
+    }
+    SECTION("a later life revives a departed member, which can then die") {
+        fd.heard("x", 5, Millis{0});
+        fd.departed("x", 5);
+        CHECK_FALSE(fd.learn_life("x", 5, Millis{1000}));  // the same life: still gone
+        CHECK_FALSE(fd.learn_life("x", 4, Millis{1000}));  // an older one: still gone
+        CHECK(fd.learn_life("x", 6, Millis{1000}));
+        CHECK(fd.liveness("x") == Liveness::Alive);
+        CHECK(fd.newly_dead(Millis{1000} + kTimeout + Millis{1}) == std::vector<std::string>{"x"});
+    }
+    SECTION("a late message from an older life after a goodbye is ignored") {
+        fd.heard("x", 5, Millis{0});
+        fd.departed("x", 6);
+        CHECK(fd.heard("x", 5, Millis{10}) == Heard::Departed);
+        CHECK(fd.liveness("x") == Liveness::Departed);
+    }
+}

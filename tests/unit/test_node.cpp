@@ -96,7 +96,8 @@ TEST_CASE("node: a lone node", "[node]") {
         CHECK(coordinators[0].second.audience == Audience::Everyone);
         CHECK(coordinators[0].first >= 6000);
     }
-    SECTION("heartbeats every interval: to the leader while following, to everyone while leading") {
+    SECTION("heartbeats every interval: a hello to everyone on connecting, then to the leader while following, "
+            "to everyone while leading") {
         d.run(0, 20000);
         const auto beats = d.sent(MessageType::Heartbeat);
         REQUIRE(beats.size() >= 10);
@@ -104,7 +105,9 @@ TEST_CASE("node: a lone node", "[node]") {
             INFO("heartbeat " << i << " at " << beats[i].first);
             CHECK(beats[i].first - beats[i - 1].first <= 2000);
         }
-        for (const auto& [at, out] : beats) {
+        CHECK(beats.front().second.audience == Audience::Everyone);  // the hello
+        for (std::size_t i = 1; i < beats.size(); ++i) {
+            const auto& [at, out] = beats[i];
             INFO("heartbeat at " << at);
             CHECK(out.audience == (out.message.role == Role::Leader ? Audience::Everyone : Audience::Leader));
             CHECK(out.message.from == "z");
@@ -364,6 +367,12 @@ public:
         handle(name, nodes_[name]->connected(Millis{at}), at);
     }
     void kill(const std::string& name) { nodes_.erase(name); }
+    // Graceful stop: goodbye, then the process ends.
+    void leave(const std::string& name) {
+        handle(name, nodes_.at(name)->leave(Millis{now_}), now_);
+        deliver();
+        nodes_.erase(name);
+    }
     // Broker outage for one node: it neither sends nor receives meanwhile.
     void disconnect(const std::string& name) {
         handle(name, nodes_.at(name)->disconnected(Millis{now_}), now_);
@@ -513,4 +522,31 @@ TEST_CASE("node: a three-node cluster heals a killed follower and a killed leade
         CHECK(cluster.at("c").is_leader());
         CHECK_FALSE(cluster.at("b").is_leader());
     }
+}
+
+TEST_CASE("node: a graceful stop survives a leader change", "[node]") {
+    // d leads; b stops gracefully; d is killed, c restarts it, and the new d
+    // (a fresh process that never heard b's goodbye) leads again. Nobody may
+    // resurrect b: the goodbye travels in heartbeats.
+    Cluster cluster({"a", "b", "c", "d"});
+    for (const auto& name : {"a", "b", "c", "d"}) cluster.start(name, 0);
+    cluster.run_until(20000);
+    REQUIRE(cluster.at("a").leader() == "d");
+
+    cluster.leave("b");
+    cluster.run_until(25000);
+    cluster.kill("d");
+    cluster.run_until(90000);
+
+    REQUIRE_FALSE(cluster.restarts().empty());
+    for (const auto& restart : cluster.restarts()) {
+        INFO(restart.by << " restarted " << restart.name << " at " << restart.at);
+        CHECK(restart.name == "d");
+    }
+    CHECK(cluster.at("d").is_leader());
+    bool d_knows_b_departed = false;
+    for (const auto& member : cluster.at("d").members(Millis{cluster.now()})) {
+        if (member.name == "b") d_knows_b_departed = member.liveness == vigil::Liveness::Departed;
+    }
+    CHECK(d_knows_b_departed);
 }
