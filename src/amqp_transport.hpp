@@ -34,7 +34,6 @@ public:
     bool publish(Audience audience, const std::string& body);
     // Follower heartbeats are routed to the leader only: bind or unbind them.
     bool listen_to_followers(bool on);
-    bool listening_to_followers() const noexcept { return followers_bound_; }
     // Waits up to `timeout` for one message (0 = just look).
     Received receive(Millis timeout, std::string& body);
 

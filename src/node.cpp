@@ -112,7 +112,7 @@ bool Node::accept(const Message& message) {
 
 Output Node::receive(const Message& message, Millis now) {
     Output out;
-    if (!connected_ || left_ || !accept(message)) return out;
+    if (!connected_ || !accept(message)) return out;  // after leave() we stay unconnected
     if (message.type == MessageType::Goodbye) {
         detector_.departed(message.from, message.incarnation);
         planner_.forget(message.from);
@@ -145,7 +145,7 @@ Output Node::receive(const Message& message, Millis now) {
 
 Output Node::tick(Millis now) {
     Output out;
-    if (!connected_ || left_) return out;
+    if (!connected_) return out;
     absorb(election_.on_tick(now), now, out);
     if (now >= next_heartbeat_) send_heartbeat(now, out);
     if (is_leader()) watch(now, out);
@@ -159,7 +159,7 @@ Output Node::restart_finished(const std::string& name, bool ok, Millis now) {
 
 Output Node::leave(Millis now) {
     Output out;
-    if (connected_ && !left_) out.send.push_back(Outgoing{make(MessageType::Goodbye), Audience::Everyone});
+    if (connected_) out.send.push_back(Outgoing{make(MessageType::Goodbye), Audience::Everyone});
     left_ = true;
     connected_ = false;
     election_.cut_off();

@@ -17,7 +17,7 @@ Millis RecoveryPlanner::next_allowed(const std::string& name, Millis now) const 
     if (it == nodes_.end()) return now;
     const Node& node = it->second;
     Millis earliest = std::max(now, node.booting_until);
-    if (node.restarted_before) earliest = std::max(earliest, node.last_restart + backoff_after(node.in_a_row));
+    if (node.in_a_row > 0) earliest = std::max(earliest, node.last_restart + backoff_after(node.in_a_row));
     return earliest;
 }
 
@@ -28,7 +28,6 @@ std::vector<std::string> RecoveryPlanner::plan(const std::vector<std::string>& d
         node.healthy_streak = false;
         if (node.in_flight || next_allowed(name, now) > now) continue;
         node.in_flight = true;
-        node.restarted_before = true;
         node.last_restart = now;
         ++node.in_a_row;
         restart.push_back(name);

@@ -40,7 +40,6 @@ public:
     bool start(const std::string& name, Millis now, std::string& why);
     // Reaps commands that ended; kills (whole process group) those past the timeout.
     std::vector<Finished> poll(Millis now);
-    std::size_t in_flight() const { return children_.size(); }
 
 private:
     struct Child {

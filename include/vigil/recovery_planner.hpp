@@ -41,7 +41,6 @@ public:
 private:
     struct Node {
         bool in_flight = false;
-        bool restarted_before = false;
         std::uint32_t in_a_row = 0;
         Millis last_restart{0};
         Millis booting_until{0};
