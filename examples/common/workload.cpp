@@ -56,38 +56,31 @@ std::string encode_result(const Result& result) {
     return nlohmann::json{{"id", result.id}, {"value", result.value}}.dump();
 }
 
-std::optional<Task> decode_task(const std::string& body) noexcept {
+namespace {
+
+// Tasks and results are both {"id": n, <key>: n}: one decoder for the pair.
+template <typename Pair>
+std::optional<Pair> decode_id_and(const std::string& body, const char* key) noexcept {
     try {
         const auto json = parse_object(body, 2);
         if (!json) {
             return std::nullopt;
         }
         const auto id = get_uint_member(*json, "id");
-        const auto input = get_uint_member(*json, "input");
-        if (!id || !input) {
+        const auto second = get_uint_member(*json, key);
+        if (!id || !second) {
             return std::nullopt;
         }
-        return Task{*id, *input};
+        return Pair{*id, *second};
     } catch (...) {  // allocation failure: still just a dropped message
         return std::nullopt;
     }
 }
 
-std::optional<Result> decode_result(const std::string& body) noexcept {
-    try {
-        const auto json = parse_object(body, 2);
-        if (!json) {
-            return std::nullopt;
-        }
-        const auto id = get_uint_member(*json, "id");
-        const auto value = get_uint_member(*json, "value");
-        if (!id || !value) {
-            return std::nullopt;
-        }
-        return Result{*id, *value};
-    } catch (...) {
-        return std::nullopt;
-    }
-}
+}  // namespace
+
+std::optional<Task> decode_task(const std::string& body) noexcept { return decode_id_and<Task>(body, "input"); }
+
+std::optional<Result> decode_result(const std::string& body) noexcept { return decode_id_and<Result>(body, "value"); }
 
 }  // namespace example
