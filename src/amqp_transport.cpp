@@ -5,12 +5,18 @@
 
 #include <algorithm>
 
+#include "vigil/timing.hpp"
+
 namespace vigil {
 namespace {
 
 constexpr amqp_channel_t kChannel = 1;
 constexpr const char* kBroadcastKey = "vigil.all";
-constexpr const char* kLeaderKey = "vigil.leader";
+// Follower heartbeats go to "vigil.leader.<sender's queue>": the leader binds
+// "vigil.leader.#" (all of them), each node binds its own key, so one publish
+// reaches the leader and comes back to its sender as proof of its own path.
+constexpr const char* kLeaderBinding = "vigil.leader.#";
+constexpr const char* kLeaderKeyPrefix = "vigil.leader.";
 constexpr std::size_t kInboxMaxLength = 10000;  // the broker drops the oldest past this
 
 timeval to_timeval(Millis timeout) {
@@ -76,7 +82,7 @@ bool AmqpTransport::connect() {
     }
     // AMQP heartbeats let a dead broker be noticed; rabbitmq-c services them
     // inside our consume calls, which run every few tens of milliseconds.
-    const int heartbeat_s = 5;
+    const int heartbeat_s = kAmqpHeartbeatSeconds;
     if (!check(amqp_login(conn_, broker_.vhost.c_str(), 0, 131072, heartbeat_s, AMQP_SASL_METHOD_PLAIN,
                           broker_.user.c_str(), broker_.password.c_str()),
                "login")) {
@@ -106,6 +112,9 @@ bool AmqpTransport::connect() {
     amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kBroadcastKey),
                     amqp_empty_table);
     if (!check(amqp_get_rpc_reply(conn_), "queue.bind")) return false;
+    echo_key_ = kLeaderKeyPrefix + queue_;
+    amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), bytes(echo_key_), amqp_empty_table);
+    if (!check(amqp_get_rpc_reply(conn_), "queue.bind (echo)")) return false;
     amqp_basic_consume(conn_, kChannel, bytes(queue_), amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
     if (!check(amqp_get_rpc_reply(conn_), "basic.consume")) return false;
     followers_bound_ = false;
@@ -135,9 +144,8 @@ bool AmqpTransport::publish(Audience audience, const std::string& body) {
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
     props.content_type = amqp_cstring_bytes("application/json");
     props.delivery_mode = 1;  // transient: a heartbeat is worthless after a restart
-    const char* key = audience == Audience::Everyone ? kBroadcastKey : kLeaderKey;
-    const int status =
-        amqp_basic_publish(conn_, kChannel, bytes(exchange_), amqp_cstring_bytes(key), 0, 0, &props, bytes(body));
+    const amqp_bytes_t key = audience == Audience::Everyone ? amqp_cstring_bytes(kBroadcastKey) : bytes(echo_key_);
+    const int status = amqp_basic_publish(conn_, kChannel, bytes(exchange_), key, 0, 0, &props, bytes(body));
     if (status != AMQP_STATUS_OK) return fail(std::string("publish: ") + amqp_error_string2(status));
     return true;
 }
@@ -146,10 +154,10 @@ bool AmqpTransport::listen_to_followers(bool on) {
     if (!conn_) return false;
     if (on == followers_bound_) return true;
     if (on) {
-        amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kLeaderKey),
+        amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kLeaderBinding),
                         amqp_empty_table);
     } else {
-        amqp_queue_unbind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kLeaderKey),
+        amqp_queue_unbind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kLeaderBinding),
                           amqp_empty_table);
     }
     if (!check(amqp_get_rpc_reply(conn_), on ? "bind follower heartbeats" : "unbind follower heartbeats")) {

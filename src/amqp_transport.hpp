@@ -50,6 +50,7 @@ private:
     Millis message_ttl_;
     amqp_connection_state_t conn_ = nullptr;
     std::string queue_;
+    std::string echo_key_;  // where our follower heartbeats go (and come back from)
     bool followers_bound_ = false;
     std::string error_;
 };

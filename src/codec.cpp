@@ -84,6 +84,12 @@ Decoded decode_object(const json& object) {
             return fail(error);
         }
     }
+    if (object.contains("seq")) {
+        const auto seq = unsigned_field(object, "seq");
+        if (!seq) return fail(DecodeError::BadField);
+        message.seq = *seq;
+    }
+    if (!in_range(message)) return fail(DecodeError::OutOfRange);
     return Decoded{std::move(message), DecodeError::None};
 }
 
@@ -98,6 +104,7 @@ const char* to_string(DecodeError error) noexcept {
         case DecodeError::UnknownType: return "unknown_type";
         case DecodeError::BadField: return "bad_field";
         case DecodeError::BadName: return "bad_name";
+        case DecodeError::OutOfRange: return "out_of_range";
     }
     return "?";
 }
@@ -118,6 +125,7 @@ std::string encode(const Message& message) {
         for (const Departure& entry : *list) entries.push_back(json::array({entry.name, entry.incarnation}));
         object[key] = std::move(entries);
     }
+    if (message.seq != 0) object["seq"] = message.seq;
     return object.dump();
 }
 

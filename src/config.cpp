@@ -8,6 +8,7 @@
 //   RESTART_BACKEND (docker|command|none)  RESTART_COMMAND ("relaunch {name}")
 //   RESTART_TIMEOUT (30s)  RESTART_BOOT_GRACE (10s)  RESTART_BACKOFF_INITIAL (10s)
 //   RESTART_BACKOFF_MAX (5min=300s)  RESTART_BACKOFF_RESET_AFTER (600s)
+//   MASS_SILENCE_PERCENT (50)  MASS_SILENCE_RESTART_PACE (0 = one HEARTBEAT_INTERVAL)
 // Durations: "2" and "2s" are seconds, "1.5" too, "500ms" is milliseconds.
 // The INI file: $VIGIL_CONFIG, else config/config.ini if it exists.
 #include "vigil/config.hpp"
@@ -22,6 +23,7 @@
 #include <sstream>
 
 #include "vigil/message.hpp"
+#include "vigil/timing.hpp"
 
 extern char** environ;
 
@@ -244,6 +246,8 @@ void apply(const Source& source, Config& config) {
     set_duration(source, "RESTART_BACKOFF_INITIAL", restart.backoff_initial);
     set_duration(source, "RESTART_BACKOFF_MAX", restart.backoff_max);
     set_duration(source, "RESTART_BACKOFF_RESET_AFTER", restart.backoff_reset_after);
+    set_integer(source, "MASS_SILENCE_PERCENT", config.mass_silence_percent, 1, 100);
+    set_duration(source, "MASS_SILENCE_RESTART_PACE", config.mass_silence_pace);
 }
 
 std::string millis_text(Millis value) { return std::to_string(value.count()) + "ms"; }
@@ -335,10 +339,15 @@ void Config::validate() const {
     require_positive("HEARTBEAT_TIMEOUT", heartbeat_timeout);
     require_positive("ELECTION_TIMEOUT", election_timeout);
     require_positive("PULSE_TIMEOUT", pulse_timeout);
-    if (heartbeat_timeout <= heartbeat_interval) {
+    // Silence is judged only once our own heartbeat has come back an interval
+    // (plus the loop's and the broker's jitter) after the silent node's was due,
+    // and while that proof is fresh (two intervals plus jitter).
+    if (heartbeat_timeout < 2 * heartbeat_interval + kPathSlack) {
         bad("HEARTBEAT_TIMEOUT", millis_text(heartbeat_timeout),
-            "must be longer than HEARTBEAT_INTERVAL (" + millis_text(heartbeat_interval) + ")");
+            "must be at least 2 x HEARTBEAT_INTERVAL (" + millis_text(heartbeat_interval) + ") + " +
+                millis_text(kPathSlack) + " (the sidecar loop's and the broker's jitter)");
     }
+    if (mass_silence_pace < Millis{0}) bad("MASS_SILENCE_RESTART_PACE", millis_text(mass_silence_pace), "negative");
     if (control_exchange.empty() || control_exchange.size() > 127) {
         bad("CONTROL_EXCHANGE", control_exchange, "1-127 characters");
     }

@@ -42,7 +42,7 @@ void Election::become_leader(Effects& out) {
     phase_ = Phase::Leading;
     role_ = Role::Leader;
     leader_ = self_;
-    term_ = max_term_seen_ + 1;
+    term_ = next_term(max_term_seen_);
     max_term_seen_ = term_;
     announce(out);
 }
@@ -67,7 +67,7 @@ void Election::on_leader_claim(const Message& m, Millis now, Effects& out) {
     if (m.from < self_) {
         // Bully: a lower node may not lead while we are alive.
         if (role_ == Role::Leader) {
-            term_ = std::max(term_, max_term_seen_) + 1;
+            term_ = next_term(std::max(term_, max_term_seen_));
             max_term_seen_ = term_;
             announce(out);
         } else if (following_live_leader(now) && m.from < leader_) {
@@ -124,7 +124,7 @@ Election::Effects Election::on_message(const Message& m, Millis now) {
     }
     // Someone has seen a newer term than ours: make ours newer still.
     if (role_ == Role::Leader && max_term_seen_ > term_) {
-        term_ = max_term_seen_ + 1;
+        term_ = next_term(max_term_seen_);
         max_term_seen_ = term_;
         announce(out);
     }

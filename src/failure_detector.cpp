@@ -122,15 +122,28 @@ void FailureDetector::grace_all(Millis now) {
     }
 }
 
-std::vector<std::string> FailureDetector::newly_dead(Millis now) {
+std::vector<std::string> FailureDetector::newly_dead(Millis now, Millis heard_before) {
     std::vector<std::string> names;
     for (auto& [name, member] : members_) {
-        if (member.liveness == Liveness::Alive && now - member.last_heard > timeout_) {
+        if (member.liveness == Liveness::Alive && now - member.last_heard > timeout_ &&
+            member.last_heard < heard_before) {
             member.liveness = Liveness::Dead;
             names.push_back(name);
         }
     }
     return names;
+}
+
+std::size_t FailureDetector::present() const {
+    return static_cast<std::size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& entry) {
+        return entry.second.liveness != Liveness::Departed;
+    }));
+}
+
+std::size_t FailureDetector::dead_count() const {
+    return static_cast<std::size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& entry) {
+        return entry.second.liveness == Liveness::Dead;
+    }));
 }
 
 std::vector<std::string> FailureDetector::dead() const {

@@ -1,5 +1,7 @@
 #include "vigil/message.hpp"
 
+#include <algorithm>
+
 namespace vigil {
 
 const char* to_string(MessageType type) noexcept {
@@ -28,6 +30,13 @@ bool is_valid_node_name(const std::string& name) noexcept {
         if (c <= ' ' || c > '~') return false;  // printable ASCII, no space
     }
     return true;
+}
+
+bool in_range(const Message& message) noexcept {
+    const auto ok = [](const Departure& entry) { return entry.incarnation <= kMaxIncarnation; };
+    return message.term <= kMaxTerm && message.incarnation <= kMaxIncarnation &&
+           std::all_of(message.departed.begin(), message.departed.end(), ok) &&
+           std::all_of(message.lives.begin(), message.lives.end(), ok);
 }
 
 }  // namespace vigil

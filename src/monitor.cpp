@@ -14,12 +14,13 @@
 #include "amqp_transport.hpp"
 #include "restarter.hpp"
 #include "vigil/codec.hpp"
+#include "vigil/timing.hpp"
 #include "vigil/watchdog.hpp"
 
 namespace vigil {
 namespace {
 
-constexpr Millis kPollInterval{50};     // how often the loop wakes when idle
+constexpr Millis kPollInterval = kSidecarPollInterval;  // how often the loop wakes when idle
 constexpr Millis kStatusInterval{200};  // how often status() is refreshed
 constexpr int kMaxMessagesPerTurn = 256;
 
@@ -57,6 +58,9 @@ NodeConfig node_config(const Config& config) {
     node.max_members = config.max_members;
     node.recovery = RecoveryPolicy{config.restart.boot_grace, config.restart.backoff_initial,
                                    config.restart.backoff_max, config.restart.backoff_reset_after};
+    node.path_slack = kPathSlack;
+    node.mass_silence_percent = config.mass_silence_percent;
+    node.mass_silence_pace = config.mass_silence_pace;
     return node;
 }
 
@@ -233,6 +237,15 @@ private:
             case Event::Kind::MemberRestarted: log_.info("node {} is back (new incarnation)", event.name); break;
             case Event::Kind::MemberDead: log_.warn("node {} is silent for too long", event.name); break;
             case Event::Kind::MemberDeparted: log_.info("node {} left gracefully", event.name); break;
+            case Event::Kind::CutOff:
+                log_.warn("{}: I may be the one cut off, so I restart no one and do not lead until they come back",
+                          event.detail);
+                break;
+            case Event::Kind::PathRestored: log_.info("{}: judging and electing again", event.detail); break;
+            case Event::Kind::MassSilence:
+                log_.warn("{} at once: more likely my fault than theirs, so restarts on silence are paced", event.detail);
+                break;
+            case Event::Kind::MassSilenceOver: log_.info("{}: restarts no longer paced", event.detail); break;
         }
         if (impl_.on_change) {
             try {
@@ -256,6 +269,8 @@ private:
         status.restarts_issued = node_.restarts_issued();
         status.restarts_failed = restarts_failed_;
         status.reconnects = reconnects_;
+        status.hears_itself = node_.hears_itself(now);
+        status.caution = node_.caution(now);
         const std::lock_guard lock(impl_.status_mutex);
         impl_.status = std::move(status);
     }

@@ -1,6 +1,7 @@
 #include "vigil/node.hpp"
 
 #include <algorithm>
+#include <climits>
 
 namespace vigil {
 
@@ -11,6 +12,10 @@ const char* to_string(Event::Kind kind) noexcept {
         case Event::Kind::MemberRestarted: return "member_restarted";
         case Event::Kind::MemberDead: return "member_dead";
         case Event::Kind::MemberDeparted: return "member_departed";
+        case Event::Kind::CutOff: return "cut_off";
+        case Event::Kind::PathRestored: return "path_restored";
+        case Event::Kind::MassSilence: return "mass_silence";
+        case Event::Kind::MassSilenceOver: return "mass_silence_over";
     }
     return "?";
 }
@@ -24,12 +29,13 @@ void DropCounters::count(DecodeError error) noexcept {
         case DecodeError::UnknownType: ++unknown_type; break;
         case DecodeError::BadField: ++bad_field; break;
         case DecodeError::BadName: ++bad_name; break;
+        case DecodeError::OutOfRange: ++out_of_range; break;
     }
 }
 
 std::uint64_t DropCounters::total() const noexcept {
     return oversized + malformed + wrong_version + unknown_type + bad_field + bad_name + unknown_sender +
-           impostor + stale + table_full;
+           impostor + stale + table_full + out_of_range;
 }
 
 Node::Node(NodeConfig config)
@@ -75,6 +81,10 @@ Output Node::connected(Millis now) {
     Output out;
     if (left_) return out;
     connected_ = true;
+    connected_at_ = now;
+    unechoed_.clear();  // the old connection's queue, and its echoes, are gone
+    echoed_sent_at_.reset();
+    deaf_ = lapsed_ = paced_ = false;
     election_.reconnected(now);
     // Nobody is judged on silence while we were away, nor, after an outage,
     // while the others are still finding their way back to the broker.
@@ -82,7 +92,7 @@ Output Node::connected(Millis now) {
     on_leadership_change(now, out);
     // A hello to everyone, not just the leader: whoever remembers an old
     // goodbye of ours learns that this is a new life, and stops gossiping it.
-    out.send.push_back(Outgoing{make(MessageType::Heartbeat), Audience::Everyone});
+    out.send.push_back(heartbeat(Audience::Everyone, now));
     next_heartbeat_ = now + config_.heartbeat_interval;
     return out;
 }
@@ -112,7 +122,16 @@ bool Node::accept(const Message& message) {
 
 Output Node::receive(const Message& message, Millis now) {
     Output out;
-    if (!connected_ || !accept(message)) return out;  // after leave() we stay unconnected
+    if (!connected_) return out;  // after leave() we stay unconnected
+    if (!in_range(message)) {
+        ++drops_.out_of_range;  // only a wrap or a forgery gets this far ahead
+        return out;
+    }
+    if (message.from == config_.self && message.incarnation == config_.incarnation) {
+        if (message.type == MessageType::Heartbeat) on_echo(message.seq, now, out);
+        return out;
+    }
+    if (!accept(message)) return out;
     if (message.type == MessageType::Goodbye) {
         detector_.departed(message.from, message.incarnation);
         planner_.forget(message.from);
@@ -146,10 +165,72 @@ Output Node::receive(const Message& message, Millis now) {
 Output Node::tick(Millis now) {
     Output out;
     if (!connected_) return out;
-    absorb(election_.on_tick(now), now, out);
+    check_own_path(now, out);
+    if (!deaf_ && may_elect(now)) absorb(election_.on_tick(now), now, out);
     if (now >= next_heartbeat_) send_heartbeat(now, out);
-    if (is_leader()) watch(now, out);
+    if (is_leader() && hears_itself(now)) watch(now, out);
     return out;
+}
+
+bool Node::hears_itself(Millis now) const {
+    return connected_ && echoed_sent_at_ && now - *echoed_sent_at_ <= proof_window();
+}
+
+// Elections act on silence too: a follower whose leader went quiet elects only
+// if its own heartbeat came back well after the leader's next one was due.
+bool Node::may_elect(Millis now) const {
+    if (!hears_itself(now)) return false;
+    return !election_.following() || *echoed_sent_at_ - election_.leader_heard_at() >= proof_margin();
+}
+
+// No echo for a whole heartbeat timeout: we cannot tell "they died" from "we
+// cannot hear", so we stop leading (and electing) until our path is back.
+void Node::check_own_path(Millis now, Output& out) {
+    if (!hears_itself(now)) lapsed_ = true;
+    const Millis proof_at = echoed_sent_at_.value_or(connected_at_);
+    if (deaf_ || now - proof_at <= config_.heartbeat_timeout) return;
+    deaf_ = true;
+    election_.cut_off();
+    out.events.push_back(Event{Event::Kind::CutOff, config_.self, election_.term(),
+                               "no echo of my own heartbeats through the broker for " +
+                                   std::to_string((now - proof_at).count()) + " ms"});
+    on_leadership_change(now, out);
+}
+
+void Node::on_echo(std::uint64_t seq, Millis now, Output& out) {
+    // Only heartbeats of this connection count; a replayed or forged number is ignored.
+    const auto it = std::find_if(unechoed_.begin(), unechoed_.end(), [&](const Sent& sent) { return sent.seq == seq; });
+    if (it == unechoed_.end()) return;
+    echoed_sent_at_ = std::max(echoed_sent_at_.value_or(it->at), it->at);
+    unechoed_.erase(unechoed_.begin(), it + 1);
+    if (!hears_itself(now)) return;  // a backlog from a stall: not proof of now
+    if (deaf_) {
+        // As after a reconnect: listen, then elect; and everyone gets a fresh
+        // grace, since others may have been cut off too and be on their way back.
+        deaf_ = false;
+        election_.reconnected(now);
+        detector_.grace_all(now + config_.reconnect_grace);
+        out.events.push_back(Event{Event::Kind::PathRestored, config_.self, election_.term(),
+                                   "my own heartbeats come back through the broker again"});
+        on_leadership_change(now, out);
+    } else if (lapsed_) {
+        detector_.grace_all(now);  // what we missed meanwhile may still be queued
+    }
+    lapsed_ = false;
+}
+
+std::string Node::caution(Millis now) const {
+    if (left_) return "stopped";
+    if (!connected_) return "not connected to the broker: not leading, restarting no one";
+    const Millis proof_at = echoed_sent_at_.value_or(connected_at_);
+    const std::string since = std::to_string((now - proof_at).count()) + " ms";
+    if (deaf_) return "no echo of my own heartbeats through the broker for " + since + ": not leading, restarting no one";
+    if (!hears_itself(now)) return "my own heartbeats have not come back for " + since + ": judging no one";
+    if (paced_) {
+        return std::to_string(detector_.dead_count()) + " of " + std::to_string(detector_.present()) +
+               " members silent at once: restarts paced";
+    }
+    return "";
 }
 
 Output Node::restart_finished(const std::string& name, bool ok, Millis now) {
@@ -177,6 +258,7 @@ void Node::on_leadership_change(Millis now, Output& out) {
     const bool leading = election_.is_leader();
     if (leading != was_leader_) {
         was_leader_ = leading;
+        paced_ = false;
         planner_.clear();  // restart history belongs to one reign
         if (leading) {
             // Judge everyone from now on, including members never heard.
@@ -195,19 +277,51 @@ void Node::on_leadership_change(Millis now, Output& out) {
 
 void Node::send_heartbeat(Millis now, Output& out) {
     const Audience audience = election_.is_leader() ? Audience::Everyone : Audience::Leader;
-    out.send.push_back(Outgoing{make(MessageType::Heartbeat), audience});
+    out.send.push_back(heartbeat(audience, now));
     next_heartbeat_ = now + config_.heartbeat_interval;
 }
 
+Outgoing Node::heartbeat(Audience audience, Millis now) {
+    constexpr std::size_t kEchoMemory = 64;  // older heartbeats prove nothing about now
+    Message message = make(MessageType::Heartbeat);
+    message.seq = ++heartbeats_sent_;
+    unechoed_.push_back(Sent{message.seq, now});
+    if (unechoed_.size() > kEchoMemory) unechoed_.pop_front();
+    return Outgoing{std::move(message), audience};
+}
+
+// Called only while we hear ourselves. A member is judged on silence only if
+// our own heartbeat, sent a whole interval (plus slack) after we last heard
+// it, came back: then its next heartbeat had a working path too.
 void Node::watch(Millis now, Output& out) {
-    for (const std::string& name : detector_.newly_dead(now)) {
+    const Millis heard_before = *echoed_sent_at_ - proof_margin();
+    for (const std::string& name : detector_.newly_dead(now, heard_before)) {
         planner_.unhealthy(name);
         out.events.push_back(Event{Event::Kind::MemberDead, name, election_.term()});
     }
-    for (std::string& name : planner_.plan(detector_.dead(), now)) {
+    const std::vector<std::string> dead = detector_.dead();
+    const std::size_t limit = restart_limit(dead.size(), now, out);
+    for (std::string& name : planner_.plan(dead, now, limit)) {
         ++restarts_issued_;
         out.restart.push_back(std::move(name));
+        if (paced_) next_paced_restart_ = now + (config_.mass_silence_pace.count() > 0 ? config_.mass_silence_pace
+                                                                                    : config_.heartbeat_interval);
     }
+}
+
+// Kubernetes' node controller and memberlist's Lifeguard: when many look dead
+// at once, the observer is the likelier fault, so restarts slow to a trickle.
+std::size_t Node::restart_limit(std::size_t dead, Millis now, Output& out) {
+    const std::size_t present = detector_.present();
+    const bool mass = dead > 0 && dead * 100 > present * config_.mass_silence_percent;
+    if (mass != paced_) {
+        paced_ = mass;
+        out.events.push_back(Event{mass ? Event::Kind::MassSilence : Event::Kind::MassSilenceOver, "",
+                                   election_.term(),
+                                   std::to_string(dead) + " of " + std::to_string(present) + " members silent"});
+    }
+    if (!paced_) return SIZE_MAX;
+    return now >= next_paced_restart_ ? 1 : 0;
 }
 
 }  // namespace vigil

@@ -21,12 +21,13 @@ Millis RecoveryPlanner::next_allowed(const std::string& name, Millis now) const 
     return earliest;
 }
 
-std::vector<std::string> RecoveryPlanner::plan(const std::vector<std::string>& dead, Millis now) {
+std::vector<std::string> RecoveryPlanner::plan(const std::vector<std::string>& dead, Millis now,
+                                               std::size_t limit) {
     std::vector<std::string> restart;
     for (const std::string& name : dead) {
         Node& node = nodes_[name];
         node.healthy_streak = false;
-        if (node.in_flight || next_allowed(name, now) > now) continue;
+        if (restart.size() >= limit || node.in_flight || next_allowed(name, now) > now) continue;
         node.in_flight = true;
         node.last_restart = now;
         ++node.in_a_row;

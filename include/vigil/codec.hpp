@@ -21,6 +21,7 @@ enum class DecodeError {
     UnknownType,   // "type" not one we know
     BadField,      // a field missing, of the wrong type, or out of range
     BadName,       // "from" or "leader" is not a valid node name
+    OutOfRange,    // a term or incarnation past its bound (message.hpp): a wrap or a forgery
 };
 
 const char* to_string(DecodeError error) noexcept;

@@ -51,6 +51,10 @@ struct Config {
     std::vector<std::string> expected_members;  // besides any node heard
     std::size_t max_message_bytes = 4096;
     std::size_t max_members = 1024;
+    // More than this share of members dead at once: restarts on silence are
+    // paced to one per mass_silence_pace (0 = one per heartbeat_interval).
+    std::uint32_t mass_silence_percent = 50;
+    Millis mass_silence_pace{0};
     BrokerConfig broker;
     RestartConfig restart;
 

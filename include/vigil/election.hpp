@@ -38,6 +38,9 @@ public:
     std::uint64_t term() const { return term_; }
     bool is_leader() const { return role_ == Role::Leader; }
     bool active() const { return active_; }
+    // Following a leader, last heard from at leader_heard_at().
+    bool following() const { return active_ && phase_ == Phase::Following; }
+    Millis leader_heard_at() const { return leader_heard_at_; }
 
 private:
     enum class Phase { Listening, Following, AwaitingAnswer, AwaitingCoordinator, Leading };

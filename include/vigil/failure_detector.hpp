@@ -53,8 +53,14 @@ public:
     void expect(const std::string& name, Millis now);
     // Nobody is judged on silence from before `now` (new leader, reconnect).
     void grace_all(Millis now);
-    // Members that crossed the timeout since the last call (now Dead).
-    std::vector<std::string> newly_dead(Millis now);
+    // Members that crossed the timeout since the last call (now Dead), of
+    // those last heard before `heard_before`: the observer's own path through
+    // the broker is proven to have worked after that, so their silence is
+    // theirs. Members heard later stay Alive for now.
+    std::vector<std::string> newly_dead(Millis now, Millis heard_before);
+    // Members currently Alive or Dead (not Departed), and of them Dead.
+    std::size_t present() const;
+    std::size_t dead_count() const;
     std::vector<std::string> dead() const;
 
     Liveness liveness(const std::string& name) const;

@@ -30,6 +30,18 @@ struct Departure {
 // resurrect that node.
 inline constexpr std::size_t kMaxDeparturesPerMessage = 32;
 
+// Counters from the wire are bounded far below their type's limit, so that no
+// arithmetic on them can wrap and a wrapped or forged value is recognisable.
+// A term grows by one per election: 2^53 - 1 is more than a million elections
+// a second for 280 years (and exact in a JSON double). Incarnations carry the
+// start time in ms above 16 random bits: 2^62 is reached in the year 4199.
+inline constexpr std::uint64_t kMaxTerm = (std::uint64_t{1} << 53) - 1;
+inline constexpr std::uint64_t kMaxIncarnation = std::uint64_t{1} << 62;
+
+// The next term, saturating at kMaxTerm: at the cap, terms tie and the Bully
+// rule (higher name wins) still settles who leads.
+constexpr std::uint64_t next_term(std::uint64_t term) noexcept { return term < kMaxTerm ? term + 1 : kMaxTerm; }
+
 struct Message {
     MessageType type = MessageType::Heartbeat;
     std::string from;            // sender's CONTAINER_NAME
@@ -44,9 +56,16 @@ struct Message {
     // departed ("it came back as this incarnation"), so that a leader which
     // missed the comeback restarts the node when that life dies.
     std::vector<Departure> lives;
+    // Heartbeats only: the sender's count of heartbeats sent (0 = none). Every
+    // heartbeat also comes back to its sender; the count tells it which one,
+    // and so when its own path through the broker last worked.
+    std::uint64_t seq = 0;
 
     bool operator==(const Message&) const = default;
 };
+
+// Within bounds: its term and every incarnation in it, the lists' too.
+bool in_range(const Message& message) noexcept;
 
 const char* to_string(MessageType type) noexcept;
 const char* to_string(Role role) noexcept;

@@ -29,6 +29,10 @@ struct Status {
     std::uint64_t restarts_issued = 0;
     std::uint64_t restarts_failed = 0;
     std::uint64_t reconnects = 0;
+    // Our own heartbeats come back through the broker: what we do not hear is
+    // others' silence, not ours. When false, nobody is judged or restarted.
+    bool hears_itself = false;
+    std::string caution;  // why this node holds back ("" = it does not)
 };
 
 class Monitor {

@@ -3,6 +3,8 @@
 // Messages and time in; messages to send, restarts to run and events out.
 // No sockets, threads, clocks or randomness inside (cf. etcd raft's RawNode).
 #include <cstdint>
+#include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,10 +29,22 @@ struct NodeConfig {
     std::vector<std::string> expected_members;
     std::size_t max_members = 1024;
     RecoveryPolicy recovery;
+    // How much later than its schedule a heartbeat may arrive: the sidecar
+    // loop's step plus the broker's delivery jitter. Silence is only proven
+    // once our own heartbeat came back this much after the silent node's
+    // next one was due.
+    Millis path_slack{250};
+    // When more than this share of the members is dead at once, the observer
+    // is the likelier fault: silence-based restarts are paced to one per
+    // mass_silence_pace (0 = one per heartbeat_interval).
+    std::uint32_t mass_silence_percent = 50;
+    Millis mass_silence_pace{0};
 };
 
 // Who needs to hear a message. Follower heartbeats go to the leader only, so
-// deliveries per interval grow linearly with the cluster.
+// deliveries per interval grow linearly with the cluster. Either way, the
+// transport also delivers every heartbeat back to its sender: that echo is the
+// node's proof that its own path through the broker works.
 enum class Audience { Everyone, Leader };
 
 struct Outgoing {
@@ -39,10 +53,17 @@ struct Outgoing {
 };
 
 struct Event {
-    enum class Kind { LeaderChanged, MemberJoined, MemberRestarted, MemberDead, MemberDeparted };
+    enum class Kind {
+        LeaderChanged, MemberJoined, MemberRestarted, MemberDead, MemberDeparted,
+        CutOff,         // no echo of our own heartbeats for a heartbeat timeout: stepped down
+        PathRestored,   // our own heartbeats come back again
+        MassSilence,    // many members dead at once: silence-based restarts paced
+        MassSilenceOver,
+    };
     Kind kind;
-    std::string name;  // the leader for LeaderChanged ("" = none), else the member
+    std::string name;  // the leader for LeaderChanged ("" = none), else the member (self for ours)
     std::uint64_t term = 0;
+    std::string detail;  // for the log: why
 };
 const char* to_string(Event::Kind kind) noexcept;
 
@@ -65,6 +86,7 @@ struct DropCounters {
     std::uint64_t impostor = 0;        // our own name, another incarnation
     std::uint64_t stale = 0;           // an old term
     std::uint64_t table_full = 0;      // more members than max_members
+    std::uint64_t out_of_range = 0;    // a term or incarnation past its bound
 
     void count(DecodeError error) noexcept;
     std::uint64_t total() const noexcept;
@@ -88,6 +110,11 @@ public:
     const std::string& leader() const { return election_.leader(); }
     std::uint64_t term() const { return election_.term(); }
     bool is_connected() const { return connected_; }
+    // Our own heartbeat came back through the broker recently enough to trust
+    // what we do not hear (a proof window: 2 heartbeat intervals + path_slack).
+    bool hears_itself(Millis now) const;
+    // Why this node is holding back ("" when it is not): cut off, deaf, pacing.
+    std::string caution(Millis now) const;
     std::vector<MemberView> members(Millis now) const { return detector_.view(now); }
     const DropCounters& drops() const { return drops_; }
     std::uint64_t restarts_issued() const { return restarts_issued_; }
@@ -98,6 +125,13 @@ private:
     void absorb(const Election::Effects& effects, Millis now, Output& out);
     void on_leadership_change(Millis now, Output& out);
     void send_heartbeat(Millis now, Output& out);
+    Outgoing heartbeat(Audience audience, Millis now);
+    void on_echo(std::uint64_t seq, Millis now, Output& out);
+    void check_own_path(Millis now, Output& out);
+    bool may_elect(Millis now) const;
+    Millis proof_window() const { return 2 * config_.heartbeat_interval + config_.path_slack; }
+    Millis proof_margin() const { return config_.heartbeat_interval + config_.path_slack; }
+    std::size_t restart_limit(std::size_t dead, Millis now, Output& out);
     void learn_departures(const Message& message, Millis now, Output& out);
     void watch(Millis now, Output& out);
     Message make(MessageType type) const;
@@ -114,6 +148,21 @@ private:
     std::string last_leader_;
     Millis next_heartbeat_{0};
     std::uint64_t restarts_issued_ = 0;
+
+    // Our own path through the broker: heartbeats sent and not yet echoed
+    // (seq, sent at; bounded), and when the newest echoed one was sent.
+    struct Sent {
+        std::uint64_t seq;
+        Millis at;
+    };
+    std::deque<Sent> unechoed_;
+    std::uint64_t heartbeats_sent_ = 0;
+    std::optional<Millis> echoed_sent_at_;
+    Millis connected_at_{0};
+    bool deaf_ = false;    // stepped down: no echo for a heartbeat timeout
+    bool lapsed_ = false;  // the proof went stale at some tick since the last echo
+    bool paced_ = false;   // mass silence: restarts paced
+    Millis next_paced_restart_{0};
 };
 
 }  // namespace vigil

@@ -1,6 +1,7 @@
 #pragma once
 // Which dead node to restart, and when: one restart at a time per node, a boot
 // grace after each, and CrashLoopBackOff for a node that keeps dying.
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -21,9 +22,10 @@ class RecoveryPlanner {
 public:
     explicit RecoveryPlanner(RecoveryPolicy policy) : policy_(policy) {}
 
-    // Of these dead members, the ones to restart now. Each returned name is
-    // marked in flight until finished() is called for it.
-    std::vector<std::string> plan(const std::vector<std::string>& dead, Millis now);
+    // Of these dead members, the ones to restart now, at most `limit`. Each
+    // returned name is marked in flight until finished() is called for it.
+    std::vector<std::string> plan(const std::vector<std::string>& dead, Millis now,
+                                  std::size_t limit = SIZE_MAX);
     // The restart command ended (ok = exit status 0).
     void finished(const std::string& name, bool ok, Millis now);
     // The member was heard from; enough healthy time resets its back-off.

@@ -72,6 +72,8 @@ nlohmann::json status_json(const vigil::Status& status, bool hung, bool stopped)
             {"restarts_failed", status.restarts_failed},
             {"reconnects", status.reconnects},
             {"drops", status.drops.total()},
+            {"hears_itself", status.hears_itself},
+            {"caution", status.caution},
             {"hung", hung},
             {"stopped", stopped},
             {"members", members}};

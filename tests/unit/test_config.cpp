@@ -127,6 +127,19 @@ TEST_CASE("config: valid settings, by source", "[config]") {
              CHECK(c.restart.backoff_max == Millis{8000});
              CHECK(c.restart.backoff_reset_after == Millis{60000});
          }},
+        {"the smallest timeout the proof allows: 2 intervals + 250 ms", with({{"HEARTBEAT_INTERVAL", "500ms"},
+                                                                               {"HEARTBEAT_TIMEOUT", "1250ms"}}),
+         "", [](const Config& c) { CHECK(c.heartbeat_timeout == Millis{1250}); }},
+        {"mass silence knobs", with({{"MASS_SILENCE_PERCENT", "70"}, {"MASS_SILENCE_RESTART_PACE", "500ms"}}), "",
+         [](const Config& c) {
+             CHECK(c.mass_silence_percent == 70);
+             CHECK(c.mass_silence_pace == Millis{500});
+         }},
+        {"mass silence defaults: half, one per interval", named, "",
+         [](const Config& c) {
+             CHECK(c.mass_silence_percent == 50);
+             CHECK(c.mass_silence_pace == Millis{0});
+         }},
         {"control exchange", with({{"CONTROL_EXCHANGE", "ctl"}}), "",
          [](const Config& c) { CHECK(c.control_exchange == "ctl"); }},
         {"AMQP_URL, every part", with({{"AMQP_URL", "amqp://alice:s3cret@mq.example:5673/prod"}}), "",
@@ -246,6 +259,13 @@ TEST_CASE("config: invalid values fail with the key and the value", "[config]") 
         {"timeout equal to interval", with({{"HEARTBEAT_INTERVAL", "2"}, {"HEARTBEAT_TIMEOUT", "2"}}), "",
          {"HEARTBEAT_TIMEOUT"}},
         {"timeout below interval", with({{"HEARTBEAT_TIMEOUT", "1"}}), "", {"HEARTBEAT_TIMEOUT"}},
+        // The proof of the own path needs 2 intervals + 250 ms of jitter.
+        {"timeout 520 ms for an interval of 500 ms", with({{"HEARTBEAT_INTERVAL", "500ms"}, {"HEARTBEAT_TIMEOUT", "520ms"}}),
+         "", {"HEARTBEAT_TIMEOUT", "2 x HEARTBEAT_INTERVAL"}},
+        {"timeout 1249 ms for an interval of 500 ms", with({{"HEARTBEAT_INTERVAL", "500ms"}, {"HEARTBEAT_TIMEOUT", "1249ms"}}),
+         "", {"HEARTBEAT_TIMEOUT"}},
+        {"mass silence share 0", with({{"MASS_SILENCE_PERCENT", "0"}}), "", {"MASS_SILENCE_PERCENT", "0"}},
+        {"mass silence share 101", with({{"MASS_SILENCE_PERCENT", "101"}}), "", {"MASS_SILENCE_PERCENT", "101"}},
         {"election timeout unit unknown", with({{"ELECTION_TIMEOUT", "3h"}}), "", {"ELECTION_TIMEOUT", "3h"}},
         {"pulse timeout zero", with({{"PULSE_TIMEOUT", "0ms"}}), "", {"PULSE_TIMEOUT"}},
         {"port not a number", with({{"RABBITMQ_PORT", "amqp"}}), "", {"RABBITMQ_PORT", "amqp"}},

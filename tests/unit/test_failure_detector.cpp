@@ -73,7 +73,7 @@ void run(FailureDetector& fd, const std::vector<Step>& steps) {
             case Step::Expect: fd.expect(s.name, Millis{s.at_ms}); break;
             case Step::Grace: fd.grace_all(Millis{s.at_ms}); break;
             case Step::Check: {
-                auto got = fd.newly_dead(Millis{s.at_ms});
+                auto got = fd.newly_dead(Millis{s.at_ms}, Millis{s.at_ms});
                 std::sort(got.begin(), got.end());
                 auto want = s.newly_dead;
                 std::sort(want.begin(), want.end());
@@ -254,7 +254,7 @@ TEST_CASE("failure detector: view reports silence, incarnation and ever_heard", 
     fd.heard("a", 11, Millis{1000});
     fd.heard("b", 22, Millis{3000});
     fd.expect("w", Millis{2000});
-    fd.newly_dead(Millis{7500});  // a dies (6500 silent); b and w do not
+    fd.newly_dead(Millis{7500}, Millis{7500});  // a dies (6500 silent); b and w do not
 
     struct Row {
         const char* name;
@@ -299,7 +299,7 @@ TEST_CASE("failure detector: gossip of goodbyes and of later lives", "[failure_d
         CHECK(fd.liveness("x") == Liveness::Departed);
         REQUIRE(fd.departures(8).size() == 1);
         CHECK(fd.departures(8)[0].incarnation == 5);
-        CHECK(fd.newly_dead(Millis{100000}).empty());
+        CHECK(fd.newly_dead(Millis{100000}, Millis{100000}).empty());
     }
     SECTION("a goodbye of a life older than the one we heard is refused, and we report ours") {
         fd.heard("x", 9, Millis{0});
@@ -324,7 +324,7 @@ TEST_CASE("failure detector: gossip of goodbyes and of later lives", "[failure_d
         CHECK_FALSE(fd.learn_life("x", 4, Millis{1000}));  // an older one: still gone
         CHECK(fd.learn_life("x", 6, Millis{1000}));
         CHECK(fd.liveness("x") == Liveness::Alive);
-        CHECK(fd.newly_dead(Millis{1000} + kTimeout + Millis{1}) == std::vector<std::string>{"x"});
+        CHECK(fd.newly_dead(Millis{1000} + kTimeout + Millis{1}, Millis{1000} + kTimeout + Millis{1}) == std::vector<std::string>{"x"});
     }
     SECTION("a late message from an older life after a goodbye is ignored") {
         fd.heard("x", 5, Millis{0});

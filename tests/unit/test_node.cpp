@@ -38,11 +38,19 @@ Message heartbeat(std::string from, std::uint64_t term, Role role, std::string l
     return Message{MessageType::Heartbeat, std::move(from), term, role, std::move(leader), inc};
 }
 
-// One node and everything it ever output, stamped with the time.
+// One node and everything it ever output, stamped with the time. Like the
+// transport, it hands every heartbeat back to its sender at once (the echo),
+// unless `echo` is off: the node's own path through the broker is cut.
 struct Driver {
     explicit Driver(NodeConfig config) : node(std::move(config)) {}
 
-    void record(long at, Output out) { log.push_back({at, std::move(out)}); }
+    void record(long at, Output out) {
+        std::vector<Message> echoes;
+        for (const auto& s : out.send)
+            if (echo && s.message.type == MessageType::Heartbeat) echoes.push_back(s.message);
+        log.push_back({at, std::move(out)});
+        for (const auto& m : echoes) record(at, node.receive(m, Millis{at}));
+    }
     void connect(long at) { record(at, node.connected(Millis{at})); }
     void receive(const Message& m, long at) { record(at, node.receive(m, Millis{at})); }
     // Ticks every 100 ms from `from` to `to`; `each` may inject messages first.
@@ -75,6 +83,7 @@ struct Driver {
     }
 
     Node node;
+    bool echo = true;
     std::vector<std::pair<long, Output>> log;
 };
 
@@ -355,8 +364,8 @@ TEST_CASE("node: decode errors are counted by reason", "[node]") {
 
 namespace {
 
-// An in-memory network of Nodes: Everyone = all others, Leader = the node
-// the message names as leader. A restart relaunches the node a second later
+// An in-memory network of Nodes: Everyone = all, Leader = the node the
+// message names as leader; either way the sender too (its echo). A restart relaunches the node a second later
 // with a new incarnation, as the command back-end would.
 class Cluster {
 public:
@@ -435,8 +444,8 @@ private:
             queue_.pop_front();
             if (away_.count(o.message.from)) continue;
             for (const auto& name : names()) {
-                if (name == o.message.from || !nodes_.count(name) || away_.count(name)) continue;
-                if (o.audience == Audience::Leader && name != o.message.leader) continue;
+                if (!nodes_.count(name) || away_.count(name)) continue;
+                if (o.audience == Audience::Leader && name != o.message.leader && name != o.message.from) continue;
                 handle(name, nodes_[name]->receive(o.message, Millis{now_}), now_);
             }
         }
@@ -549,4 +558,204 @@ TEST_CASE("node: a graceful stop survives a leader change", "[node]") {
         if (member.name == "b") d_knows_b_departed = member.liveness == vigil::Liveness::Departed;
     }
     CHECK(d_knows_b_departed);
+}
+
+// ---- first, do no harm: the node's own path through the broker -------------
+
+TEST_CASE("node: a leader judges silence only while its own heartbeats come back", "[node][proof]") {
+    Driver d{config_for("z", {"w"})};
+    d.connect(0);
+    bool w_alive = true;
+    auto w_beats = [&](long t) {
+        if (w_alive && t % 2000 == 0) d.receive(heartbeat("w", d.node.term(), Role::Follower, "z"), t);
+    };
+    d.run(0, 10000, w_beats);
+    REQUIRE(d.node.is_leader());
+    REQUIRE(d.node.hears_itself(Millis{10000}));
+    REQUIRE(d.node.caution(Millis{10000}).empty());
+
+    SECTION("cut off (no echo, nothing heard): restarts no one, steps down once after a timeout, says why") {
+        d.echo = false;
+        w_alive = false;  // as far as z can tell
+        d.run(10100, 40000, w_beats);
+        CHECK(d.restarts().empty());
+        CHECK(d.events(Event::Kind::MemberDead).empty());
+        const auto cut = d.events(Event::Kind::CutOff);
+        REQUIRE(cut.size() == 1);
+        CHECK(cut[0].detail.find("no echo of my own heartbeats") != std::string::npos);
+        CHECK_FALSE(d.node.is_leader());
+        CHECK(d.node.leader().empty());
+        CHECK_FALSE(d.node.hears_itself(Millis{40000}));
+        CHECK(d.node.caution(Millis{40000}).find("no echo") != std::string::npos);
+        // It keeps sending heartbeats: they are how it finds its way back.
+        const auto beats = d.sent(MessageType::Heartbeat);
+        REQUIRE_FALSE(beats.empty());
+        CHECK(beats.back().first >= 38000);
+
+        SECTION("the path heals: a fresh grace, then it leads again and judges as before") {
+            d.echo = true;
+            w_alive = true;
+            d.run(40100, 60000, w_beats);
+            CHECK(d.events(Event::Kind::PathRestored).size() == 1);
+            CHECK(d.node.is_leader());
+            CHECK(d.restarts().empty());
+            w_alive = false;  // now w really dies, and z can tell
+            d.run(60100, 80000, w_beats);
+            REQUIRE(d.restarts().size() == 1);
+            CHECK(d.restarts()[0].second == "w");
+        }
+    }
+    SECTION("a stalled broker then a backlog: old echoes prove nothing, nobody is restarted") {
+        d.echo = false;
+        w_alive = false;
+        std::vector<Message> backlog;  // what the broker held while it stalled
+        d.run(10100, 20000, [&](long t) {
+            if (t % 2000 == 0) backlog.push_back(heartbeat("w", d.node.term(), Role::Follower, "z"));
+        });
+        for (const auto& [at, out] : d.log)
+            for (const auto& s : out.send)
+                if (at > 10000 && s.message.type == MessageType::Heartbeat) backlog.push_back(s.message);
+        for (const auto& m : backlog) d.receive(m, 20050);  // the stall ends: all at once
+        d.echo = true;
+        w_alive = true;
+        d.run(20100, 40000, w_beats);
+        CHECK(d.restarts().empty());
+        CHECK(d.node.is_leader());
+    }
+    SECTION("its own path works and the member is silent: restarted (the proof does not stop real deaths)") {
+        w_alive = false;
+        d.run(10100, 20000, w_beats);
+        REQUIRE(d.restarts().size() == 1);
+        CHECK(d.restarts()[0].first <= 10000 + 6000 + 2000 + 500);
+    }
+    SECTION("a forged or replayed echo number is no proof") {
+        d.echo = false;
+        w_alive = false;
+        for (const std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{1}, ~std::uint64_t{0}}) {
+            Message forged = heartbeat("z", d.node.term(), Role::Leader, "z", 1);
+            forged.seq = seq;
+            d.run(10100, 17000, [&](long t) { d.receive(forged, t); });
+        }
+        CHECK(d.restarts().empty());
+        CHECK_FALSE(d.node.hears_itself(Millis{17000}));
+    }
+}
+
+TEST_CASE("node: a follower elects over a silent leader only while it hears itself", "[node][proof]") {
+    Driver d{config_for("a", {"z"})};
+    d.connect(0);
+    bool z_alive = true;
+    auto z_leads = [&](long t) {
+        if (z_alive && t % 2000 == 0) d.receive(heartbeat("z", 1, Role::Leader, "z"), t);
+    };
+    d.run(0, 10000, z_leads);
+    REQUIRE(d.node.leader() == "z");
+    z_alive = false;
+
+    SECTION("cut off: no election, and no leadership") {
+        d.echo = false;
+        d.run(10100, 40000, z_leads);
+        CHECK(d.sent(MessageType::Election).empty());
+        CHECK_FALSE(d.node.is_leader());
+        CHECK(d.events(Event::Kind::CutOff).size() == 1);
+    }
+    SECTION("hearing itself: elects, and leads") {
+        d.run(10100, 40000, z_leads);
+        CHECK_FALSE(d.sent(MessageType::Election).empty());
+        CHECK(d.node.is_leader());
+    }
+}
+
+TEST_CASE("node: many members silent at once: restarts are paced, and all come back", "[node][pacing]") {
+    const std::vector<std::string> members = {"a", "b", "c", "d"};
+    Driver d{config_for("z", members)};
+    d.connect(0);
+    std::set<std::string> alive(members.begin(), members.end());
+    auto beats = [&](long t) {
+        if (t % 2000 != 0) return;
+        for (const auto& name : alive) d.receive(heartbeat(name, d.node.term(), Role::Follower, "z"), t);
+    };
+    d.run(0, 10000, beats);
+    REQUIRE(d.node.is_leader());
+
+    SECTION("three of four die together: one restart per interval, each of them, and the log says why") {
+        alive = {"d"};
+        d.run(10100, 40000, beats);
+        const auto restarts = d.restarts();
+        REQUIRE(restarts.size() == 3);
+        std::set<std::string> names;
+        for (std::size_t i = 0; i < restarts.size(); ++i) {
+            names.insert(restarts[i].second);
+            if (i > 0) CHECK(restarts[i].first - restarts[i - 1].first >= 2000);
+        }
+        CHECK(names == std::set<std::string>{"a", "b", "c"});
+        const auto mass = d.events(Event::Kind::MassSilence);
+        REQUIRE(mass.size() == 1);
+        CHECK(mass[0].detail == "3 of 4 members silent");
+    }
+    SECTION("one of four dies: no pacing") {
+        alive = {"b", "c", "d"};
+        d.run(10100, 40000, beats);
+        CHECK(d.restarts().size() == 1);
+        CHECK(d.events(Event::Kind::MassSilence).empty());
+    }
+    SECTION("the share and the pace are configurable") {
+        NodeConfig c = config_for("z", members);
+        c.mass_silence_percent = 80;  // three of four is below it
+        Driver e{c};
+        e.connect(0);
+        std::set<std::string> up(members.begin(), members.end());
+        auto e_beats = [&](long t) {
+            if (t % 2000 != 0) return;
+            for (const auto& name : up) e.receive(heartbeat(name, e.node.term(), Role::Follower, "z"), t);
+        };
+        e.run(0, 10000, e_beats);
+        up = {"d"};
+        e.run(10100, 40000, e_beats);
+        REQUIRE(e.restarts().size() == 3);
+        CHECK(e.restarts()[2].first - e.restarts()[0].first < 1000);  // not paced
+    }
+}
+
+TEST_CASE("node: terms never wrap", "[node][terms]") {
+    const std::uint64_t max = vigil::kMaxTerm;
+    struct Row {
+        const char* name;
+        std::uint64_t term;
+        bool dropped;
+    };
+    const std::vector<Row> rows = {
+        {"term 0", 0, false},
+        {"term at the bound", max, false},
+        {"term one past the bound", max + 1, true},
+        {"term 2^63", std::uint64_t{1} << 63, true},
+        {"term 2^64 - 3 (seen in the field)", ~std::uint64_t{0} - 2, true},
+        {"term 2^64 - 1", ~std::uint64_t{0}, true},
+    };
+    for (const auto& row : rows) {
+        SECTION(row.name) {
+            Driver d{config_for("z", {"a"})};
+            d.connect(0);
+            d.run(0, 10000);
+            REQUIRE(d.node.is_leader());
+            // A lower member's ELECTION carrying the term: the Bully answers, and a
+            // leader outbids any term it has seen, saturating at the bound.
+            d.receive(Message{MessageType::Election, "a", row.term, Role::Candidate, "", 7}, 10050);
+            d.run(10100, 12000);
+            CHECK(d.node.is_leader());
+            CHECK(d.node.term() <= max);
+            CHECK(d.node.term() >= 1);
+            CHECK(d.node.drops().out_of_range == (row.dropped ? 1u : 0u));
+            if (!row.dropped && row.term == max) CHECK(d.node.term() == max);
+        }
+    }
+    SECTION("at the bound, two claimants still settle: the higher name leads") {
+        Driver d{config_for("m", {"a", "z"})};
+        d.connect(0);
+        d.receive(Message{MessageType::Coordinator, "z", max, Role::Leader, "z", 7}, 100);
+        CHECK(d.node.leader() == "z");
+        d.receive(Message{MessageType::Coordinator, "a", max, Role::Leader, "a", 7}, 200);
+        CHECK(d.node.leader() == "z");  // a lower claim at the same, saturated term does not stick
+        CHECK(d.node.term() == max);
+    }
 }
