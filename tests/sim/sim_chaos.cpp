@@ -42,6 +42,10 @@ std::size_t pick_target(Simulation& sim, Rng& rng, const std::vector<std::size_t
 }
 
 void random_fault(Simulation& sim, Rng& rng) {
+    // Durations drawn for a 1 s heartbeat timeout, scaled to the one in force.
+    const auto span = [&](std::int64_t lo, std::int64_t hi) {
+        return Millis{rng.between(lo, hi) * sim.options().fault_scale};
+    };
     const std::vector<std::size_t> healthy = healthy_slots(sim);
     const bool can_lose_one = healthy.size() >= 2;
     std::vector<std::size_t> all(sim.size());
@@ -56,16 +60,19 @@ void random_fault(Simulation& sim, Rng& rng) {
         const Millis limit = sim.options().timing.pulse_timeout - 300ms;
         if (!healthy.empty()) sim.stall(pick_target(sim, rng, healthy), Millis{rng.between(std::int64_t{100}, limit.count())});
     } else if (roll < 60) {
-        sim.cut(pick_target(sim, rng, all), Millis{rng.between(std::int64_t{50}, std::int64_t{4000})});
+        // Half close the connection, half black-hole it (up to 4 timeouts).
+        sim.cut(pick_target(sim, rng, all), span(50, 4000), rng.chance(500'000));
     } else if (roll < 65) {
-        sim.broker_outage(Millis{rng.between(std::int64_t{200}, std::int64_t{6000})});
+        sim.broker_outage(span(200, 6000));
     } else if (roll < 72) {
         std::vector<std::uint8_t> side(sim.size());
         for (auto& s : side) s = static_cast<std::uint8_t>(rng.between(std::uint64_t{0}, std::uint64_t{1}));
-        sim.split(std::move(side), Millis{rng.between(std::int64_t{200}, std::int64_t{3000})});
+        sim.split(std::move(side), span(200, 3000));
     } else if (roll < 78) {
-        if (can_lose_one) sim.leave(pick_target(sim, rng, healthy), Millis{rng.between(std::int64_t{1000}, std::int64_t{15000})});
-    } else if (roll < 84) {
+        if (can_lose_one) sim.leave(pick_target(sim, rng, healthy), span(1000, 15000));
+    } else if (roll < 82) {
+        sim.forge(rng);
+    } else if (roll < 86) {
         Weather w = draw_weather(rng, sim.options());
         sim.set_weather(w);
         sim.trace().note(sim.now(), "weather: loss ", w.loss_ppm, " ppm, dup ", w.dup_ppm, " ppm, delay ",
@@ -114,7 +121,7 @@ std::vector<std::string> draw_names(Rng& rng, std::size_t n) {
     return names;
 }
 
-SeedReport run_seed(std::uint64_t seed, int trace_level, const std::function<void(SimOptions&)>& tweak) {
+SeedReport run_seed(std::uint64_t seed, int trace_level, const Tweak& tweak) {
     Rng root(seed);
     Rng setup = root.fork();
     Rng chaos = root.fork();
@@ -142,10 +149,11 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const std::function<voi
     sim.start_all(1000ms);
 
     // Fault phase.
-    const Millis fault_end = kWarmUp + Millis{chaos.between(std::int64_t{60'000}, std::int64_t{120'000})};
-    Millis next = kWarmUp;
+    const std::int64_t scale = options.fault_scale;
+    const Millis fault_end = kWarmUp * scale + Millis{chaos.between(std::int64_t{60'000}, std::int64_t{120'000}) * scale};
+    Millis next = kWarmUp * scale;
     while (sim.invariants().ok()) {  // bounded: `next` grows by >= 100 ms
-        next += Millis{chaos.between(std::int64_t{100}, std::int64_t{4000})};
+        next += Millis{chaos.between(std::int64_t{100}, std::int64_t{4000}) * scale};
         if (next >= fault_end) break;
         sim.run_until(next);
         random_fault(sim, chaos);
@@ -159,7 +167,8 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const std::function<voi
     bool holding = false;  // converged since `since`
     Millis since{0};
     std::string why;
-    while (sim.invariants().ok() && sim.now() < deadline + kHold) {  // bounded by the deadline
+    const Millis hold = kHold * scale;
+    while (sim.invariants().ok() && sim.now() < deadline + hold) {  // bounded by the deadline
         sim.run_until(sim.now() + kConvergenceStep);
         why = sim.invariants().why_not_converged(sim);
         if (!why.empty()) {
@@ -172,9 +181,9 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const std::function<voi
         }
         if (!holding) since = sim.now();
         holding = true;
-        if (sim.now() - since >= kHold) break;
+        if (sim.now() - since >= hold) break;
     }
-    if (sim.invariants().ok() && (!holding || sim.now() - since < kHold)) {
+    if (sim.invariants().ok() && (!holding || sim.now() - since < hold)) {
         sim.invariants().fail(sim.now(), "converged state did not hold: " + why);
     }
     report.converged_at = holding ? since : Millis{-1};

@@ -25,9 +25,9 @@ struct SeedReport {
 };
 
 // trace_level: 0 quiet (keep a tail), 1 notable events, 2 every message.
-// `tweak` may change the drawn options (harness self-tests).
-SeedReport run_seed(std::uint64_t seed, int trace_level = 0,
-                    const std::function<void(SimOptions&)>& tweak = nullptr);
+// `tweak` may change the drawn options (the shipped timings, self-tests).
+using Tweak = std::function<void(SimOptions&)>;
+SeedReport run_seed(std::uint64_t seed, int trace_level = 0, const Tweak& tweak = nullptr);
 
 // Names for n nodes: several styles, so byte-wise order matters ("node_10" <
 // "node_9", "Zeta" < "alpha", punctuation).

@@ -9,7 +9,9 @@ namespace vigil::sim {
 
 void SimStats::add(const SimStats& o) {
     crashes += o.crashes, hangs += o.hangs, stalls += o.stalls, apoptoses += o.apoptoses;
-    cuts += o.cuts, outages += o.outages, splits += o.splits, leaves += o.leaves;
+    cuts += o.cuts, black_holes += o.black_holes, outages += o.outages, splits += o.splits, leaves += o.leaves;
+    forgeries += o.forgeries, restarts_of_live += o.restarts_of_live;
+    restarts_by_cut_off += o.restarts_by_cut_off;
     restarts_emitted += o.restarts_emitted, restarts_acted += o.restarts_acted;
     restarts_failed += o.restarts_failed, restarts_abandoned += o.restarts_abandoned;
     processes_started += o.processes_started, leader_changes += o.leader_changes;
@@ -29,7 +31,11 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
     if (std::adjacent_find(sorted_names_.begin(), sorted_names_.end()) != sorted_names_.end()) {
         throw std::invalid_argument("node names must be distinct");
     }
-    for (std::string& name : names) slots_.push_back(Slot{std::move(name), std::nullopt, false, 0, false, 0, 0, false, 0, Millis{0}});
+    for (std::string& name : names) {
+        Slot slot;
+        slot.name = std::move(name);
+        slots_.push_back(std::move(slot));
+    }
 
     const Timing& t = options_.core_timing.value_or(options_.timing);
     base_config_.heartbeat_interval = t.heartbeat_interval;
@@ -37,6 +43,7 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
     base_config_.election_timeout = t.election_timeout;
     base_config_.reconnect_grace = t.reconnect_grace;
     base_config_.recovery = t.recovery;
+    base_config_.path_slack = t.path_slack;
     base_config_.expected_members = sorted_names_;  // the compose generator knows them all
     base_config_.max_members = 64;
 }
@@ -65,6 +72,12 @@ bool Simulation::healthy(std::size_t index) const {
 bool Simulation::connected(std::size_t index) const {
     const auto& p = slots_[index].process;
     return p && p->told_connected && network_.up(index);
+}
+
+bool Simulation::live_and_connected(std::size_t index, Millis now) const {
+    const auto& p = slots_[index].process;
+    return p && !p->watchdog->expired(now) && network_.up(index) &&
+           network_.up_since(index) <= now - false_death_window(options_);
 }
 
 std::size_t Simulation::leader_count() const {
@@ -325,6 +338,10 @@ void Simulation::apply(std::size_t slot, const Output& out) {
     if (options_.double_restarts) restarts.insert(restarts.end(), out.restart.begin(), out.restart.end());
     for (const std::string& target : restarts) {
         ++stats_.restarts_emitted;
+        if (const auto victim = find(target); victim && live_and_connected(*victim, now_)) {
+            ++stats_.restarts_of_live;
+            if (!network_.up(slot)) ++stats_.restarts_by_cut_off;
+        }
         trace_.note(now_, s.name, " (term ", s.process->node->term(), ") restarts ", target);
         invariants_.on_restart(*this, slot, target, now_);
         if (const auto index = start_restart(slot, target)) invariants_.restart_started(*this, slot, *index, now_);
@@ -353,13 +370,14 @@ void Simulation::on_deliver(const SimEvent& e) {
     if (!network_.up(to) || network_.epoch(to) != e.b || !slots_[to].process) return;  // that connection is gone
     Process& p = *slots_[to].process;
     const Published& pub = network_.published(e.a);
-    if (pub.audience == Audience::Leader && !options_.route_leader_at_publish && !p.node->is_leader()) return;
+    const bool echo = pub.from == to && !pub.injected;
+    if (pub.audience == Audience::Leader && !options_.route_leader_at_publish && !p.node->is_leader() && !echo) return;
     if (e.flag) {
         network_.note_loss(pub.from, to, now_);  // it would have arrived: a real loss
         return;
     }
     ++stats_.deliveries;
-    if (!pub.injected) {
+    if (!pub.injected && !echo) {
         p.last_heard_from[pub.from] = now_;
         if (pub.message.type == MessageType::Goodbye) {
             p.goodbye_heard[pub.from] = pub.message.incarnation;
@@ -439,8 +457,12 @@ void Simulation::drop_link(std::size_t slot) {
     if (!network_.up(slot)) return;
     network_.set_down(slot);
     const auto& p = slots_[slot].process;
-    // The transport notices later (AMQP heartbeat, failed publish).
-    queue_.push(SimEvent{now_ + draw(Millis{0}, options_.detect_max), 0, EventKind::NotifyDown, slot, p->id});
+    // The transport notices later: a closed connection soon, a black hole only
+    // when AMQP heartbeats run out.
+    const Millis notice = slots_[slot].silent_cut && slots_[slot].cut
+                              ? draw(options_.blackhole_notice_min, options_.blackhole_notice_max)
+                              : draw(Millis{0}, options_.detect_max);
+    queue_.push(SimEvent{now_ + notice, 0, EventKind::NotifyDown, slot, p->id});
 }
 
 void Simulation::update_links() {

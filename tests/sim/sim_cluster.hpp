@@ -50,6 +50,7 @@ struct Slot {
     std::string name;
     std::optional<Process> process;  // empty: the container is stopped
     bool cut = false;                // partitioned from the broker
+    bool silent_cut = false;         // ... by a black hole: noticed only late
     std::uint64_t cut_id = 0;
     bool departed = false;           // left gracefully; an operator will start it
     std::uint64_t departed_incarnation = 0;
@@ -70,7 +71,10 @@ struct RestartCommand {
 };
 
 struct SimStats {
-    std::uint64_t crashes = 0, hangs = 0, stalls = 0, apoptoses = 0, cuts = 0, outages = 0, splits = 0;
+    std::uint64_t crashes = 0, hangs = 0, stalls = 0, apoptoses = 0, cuts = 0, black_holes = 0, outages = 0, splits = 0;
+    std::uint64_t forgeries = 0;
+    std::uint64_t restarts_of_live = 0;  // of a healthy process connected for a false-death window
+    std::uint64_t restarts_by_cut_off = 0;  // ... by an issuer whose own link was down
     std::uint64_t leaves = 0, restarts_emitted = 0, restarts_acted = 0, restarts_failed = 0;
     std::uint64_t restarts_abandoned = 0, processes_started = 0, leader_changes = 0, deliveries = 0;
     Millis longest_down{0};  // longest a node stayed without a process
@@ -95,7 +99,12 @@ public:
     void crash(std::size_t slot, const char* why = "crash");
     void hang(std::size_t slot);
     void stall(std::size_t slot, Millis duration);
-    void cut(std::size_t slot, Millis duration);
+    // A cut closes the connection (noticed at once); a black hole only stops
+    // everything, both ways, and the transport notices late.
+    void cut(std::size_t slot, Millis duration, bool black_hole = false);
+    // A forged message in a member's name, any field values: the core must
+    // neither act on it wrongly nor lose its way once such input stops.
+    void forge(Rng& rng);
     void broker_outage(Millis duration);
     void split(std::vector<std::uint8_t> side, Millis duration);
     void leave(std::size_t slot, Millis operator_after);
@@ -114,6 +123,9 @@ public:
     bool alive(std::size_t index) const { return slots_[index].process.has_value(); }
     bool healthy(std::size_t index) const;  // alive, not hung, not stalled
     bool connected(std::size_t index) const;  // told connected and link up
+    // Alive with its watchdog not expired, and its link up for a whole
+    // false_death_window() (sim_config.hpp): nobody may restart it.
+    bool live_and_connected(std::size_t index, Millis now) const;
     std::optional<std::size_t> leader_slot() const;  // the only is_leader() node, if exactly one
     std::size_t leader_count() const;
     std::size_t highest() const;  // the highest name (all slots)

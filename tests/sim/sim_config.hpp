@@ -7,6 +7,7 @@
 
 #include "vigil/recovery_planner.hpp"
 #include "vigil/time.hpp"
+#include "vigil/timing.hpp"
 
 namespace vigil::sim {
 
@@ -21,7 +22,22 @@ struct Timing {
     // After an outage, the others may take detect_max + reconnect_max to be back.
     Millis reconnect_grace = 800ms;
     RecoveryPolicy recovery{1500ms, 1000ms, 8000ms, 20000ms};  // grace, back-off 1 s -> 8 s, reset
+    Millis path_slack = kPathSlack;  // what the monitor gives the core
 };
+
+// The shipped defaults (config/config.ini, Config): the production sweep.
+inline Timing shipped_timing() {
+    Timing t;
+    t.heartbeat_interval = 2000ms;
+    t.heartbeat_timeout = 6000ms;
+    t.election_timeout = 3000ms;
+    t.pulse_timeout = 30000ms;
+    t.reconnect_grace = 5000ms;  // BROKER_RECONNECT_MAX
+    // Boot grace and back-off as shipped, but a 40 s cap (not 5 min), so that
+    // a seed's convergence bound stays minutes, not hours.
+    t.recovery = RecoveryPolicy{10000ms, 10000ms, 40000ms, 600000ms};
+    return t;
+}
 
 // The broker as the nodes see it. Probabilities are per million (integers
 // keep a replay exact).
@@ -31,6 +47,10 @@ struct Weather {
     Millis delay_min = 0ms;
     Millis delay_max = 0ms;
 };
+
+// How long the real transport takes to notice a black-holed link, for a
+// heartbeat timeout of `timeout` (the shipped 6 s gives kDeadLinkNoticedWithin).
+constexpr Millis scaled_notice(Millis timeout) { return kDeadLinkNoticedWithin * timeout.count() / 6000; }
 
 struct SimOptions {
     Timing timing;
@@ -56,20 +76,56 @@ struct SimOptions {
     Millis first_pulse_max = 800ms;
     Millis pulse_period_min = 50ms, pulse_period_max = 150ms;
     // The sidecar loop: core tick and watchdog check, at most tick_max apart.
-    Millis tick_min = 40ms, tick_max = 50ms;
-    // The transport: notices a dead link after up to detect_max, reconnects
+    Millis tick_min = kSidecarPollInterval - 10ms, tick_max = kSidecarPollInterval;
+    // The transport: notices a closed connection after up to detect_max, a
+    // black hole (nothing moves, nothing closes: a pulled cable, a stalled
+    // broker) only when AMQP heartbeats run out, after blackhole_notice_*:
+    // production's kDeadLinkNoticedWithin (10 s) at the sim's scale, that is
+    // about 1.7 heartbeat timeouts, as with the shipped 6 s. Reconnects come
     // reconnect_* after the broker is reachable again.
     Millis detect_max = 300ms;
+    Millis blackhole_notice_min = 1200ms;
+    Millis blackhole_notice_max = scaled_notice(1000ms);
     Millis reconnect_min = 0ms, reconnect_max = 500ms;
     // Upper bound of every weather's delay_max (the chaos never exceeds it).
-    Millis delay_cap = 200ms;
+    Millis delay_cap = kBrokerJitter;
 
     // Harness self-test only (test_sim_selftest.cpp): make the system under
     // test misbehave, to prove that the invariants catch it.
     std::optional<Timing> core_timing;  // the core and watchdog get this instead of `timing`
     bool restarts_never_work = false;   // every restart command fails, even after heal()
     bool double_restarts = false;       // every restart a node emits is run twice
+
+    // The sweep's fault durations are drawn for a 1 s heartbeat timeout and
+    // scaled by this (the production sweep: 6).
+    std::int64_t fault_scale = 1;
 };
+
+// The shipped configuration, end to end: timings, and link failures noticed
+// as late as the real transport notices them.
+inline SimOptions shipped_options() {
+    SimOptions o;
+    o.timing = shipped_timing();
+    o.blackhole_notice_min = kDeadLinkNoticedWithin - 2 * Millis{1000 * kAmqpHeartbeatSeconds} / 5;
+    o.blackhole_notice_max = kDeadLinkNoticedWithin;
+    o.detect_max = 300ms;
+    o.reconnect_max = 5000ms;  // the reconnect back-off's cap
+    o.restart_act_max = 10000ms;  // docker restart: stop timeout, then start
+    o.first_pulse_max = 2000ms;
+    o.fault_scale = 6;
+    return o;
+}
+
+// A drawn seed's cluster (weather, modes) under the shipped configuration.
+inline void use_shipped(SimOptions& drawn) {
+    SimOptions o = shipped_options();
+    o.weather = drawn.weather;
+    o.fifo_links = drawn.fifo_links;
+    o.route_leader_at_publish = drawn.route_leader_at_publish;
+    o.through_codec = drawn.through_codec;
+    o.restart_fail_ppm = drawn.restart_fail_ppm;
+    drawn = o;
+}
 
 // A node declared dead although it was up this long, connected all along,
 // with nothing of its lost on the way to the leader, is a false death: the

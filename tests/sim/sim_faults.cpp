@@ -31,12 +31,14 @@ void Simulation::stall(std::size_t slot, Millis duration) {
     trace_.note(now_, slots_[slot].name, " stalls for ", duration.count(), " ms");
 }
 
-void Simulation::cut(std::size_t slot, Millis duration) {
+void Simulation::cut(std::size_t slot, Millis duration, bool black_hole) {
     Slot& s = slots_[slot];
-    ++stats_.cuts;
+    ++(black_hole ? stats_.black_holes : stats_.cuts);
+    s.silent_cut = black_hole && !(s.cut && !s.silent_cut);  // a closed connection stays closed
     s.cut = true;
     ++s.cut_id;
-    trace_.note(now_, s.name, " cut off from the broker for ", duration.count(), " ms");
+    trace_.note(now_, s.name, black_hole ? " black-holed (nothing moves, nothing closes) for " : " cut off from the broker for ",
+                duration.count(), " ms");
     if (duration > Millis{0}) queue_.push(SimEvent{now_ + duration, 0, EventKind::CutEnd, slot, s.cut_id});
     update_links();
 }
@@ -80,6 +82,39 @@ void Simulation::leave(std::size_t slot, Millis operator_after) {
 void Simulation::inject(const Message& message, Millis delay) {
     trace_.note(now_, "injected ", to_string(message.type), " from ", message.from, " term ", message.term);
     network_.inject(message, find(message.from).value_or(0), now_, delay);
+}
+
+// The adversary: a message in a running member's name (so that it is
+// believed), of any type but Goodbye, with any field values, extremes first.
+// (A forged goodbye silences its victim for good: only authentication can
+// stop that, and it is not this core's to solve.)
+void Simulation::forge(Rng& rng) {
+    std::vector<std::size_t> running;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].process) running.push_back(i);
+    }
+    if (running.empty()) return;
+    const auto pick = [&rng](std::initializer_list<std::uint64_t> extremes) {
+        const std::vector<std::uint64_t> values(extremes);
+        return rng.chance(750'000) ? values[rng.index(values.size())] : rng.next();
+    };
+    const std::size_t victim = running[rng.index(running.size())];
+    const std::uint64_t real = slots_[victim].process->incarnation;
+    static const MessageType kTypes[] = {MessageType::Heartbeat, MessageType::Election, MessageType::Answer,
+                                         MessageType::Coordinator};
+    static const Role kRoles[] = {Role::Follower, Role::Candidate, Role::Leader};
+    Message m;
+    m.type = kTypes[rng.index(std::size(kTypes))];
+    m.from = slots_[victim].name;
+    m.term = pick({0, 1, kMaxTerm - 1, kMaxTerm, kMaxTerm + 1, std::uint64_t{1} << 63, ~std::uint64_t{0},
+                   ~std::uint64_t{0} - 2});
+    m.role = kRoles[rng.index(std::size(kRoles))];
+    m.leader = rng.chance(300'000) ? "" : slots_[rng.index(slots_.size())].name;
+    m.incarnation = pick({real, real, 0, kMaxIncarnation, kMaxIncarnation + 1, ~std::uint64_t{0}});
+    m.seq = pick({0, 1, ~std::uint64_t{0}});
+    ++stats_.forgeries;
+    trace_.note(now_, "forged ", to_string(m.type), " as ", m.from, " term ", m.term, " inc ", m.incarnation);
+    network_.inject(m, victim, now_, draw(Millis{0}, options_.delay_cap));
 }
 
 void Simulation::heal() {

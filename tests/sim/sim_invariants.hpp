@@ -8,11 +8,13 @@
 //     emits a restart, never for itself, only for expected members.
 //  I3 every dead node is restarted: after the faults end, the cluster is whole
 //     again within convergence_bound() (sim_config.hpp).
-//  I4 no false death: a restart emitted for node X by leader L at time t is a
-//     violation when X is alive with a watchdog not expired and, for the whole
-//     window [t - false_death_window(), t], X and L each held one unbroken
-//     broker connection and no message from X to L was lost or split away.
-//     Partitioned, lossy or freshly reconnected nodes may be declared dead.
+//  I4 no false death (first, do no harm): a restart emitted for node X by
+//     leader L at time t is a violation when X is alive with a watchdog not
+//     expired and, for the whole window [t - false_death_window(), t], X held
+//     one unbroken broker connection and no message from X to L was lost or
+//     split away. L's own link is no excuse: a leader that is cut off (closed,
+//     black-holed, freshly back) must restart no one that is fine. X itself
+//     partitioned, lossy or freshly reconnected may be declared dead.
 //     Also: a leader that heard X's Goodbye (and nothing from X since) must
 //     not restart X while it stays gone.
 //  I5 apoptosis: a process whose service stopped pulsing terminates on the

@@ -39,7 +39,10 @@ void Network::publish(std::size_t from, const Outgoing& outgoing, Millis now,
     for (std::size_t to = 0; to < n_; ++to) {
         if (!links_[to].up) continue;  // no queue bound: nobody to route to
         // AMQP routes at publish time; the other mode decides at delivery.
-        if (outgoing.audience == Audience::Leader && options_.route_leader_at_publish && !is_leader(to)) continue;
+        // Either way a heartbeat also comes back to its sender (its echo).
+        if (outgoing.audience == Audience::Leader && options_.route_leader_at_publish && !is_leader(to) && to != from) {
+            continue;
+        }
         const bool lost = blocked(from, to) || rng_.chance(weather_.loss_ppm);
         schedule(index, from, to, now, lost);
         if (!lost && rng_.chance(weather_.dup_ppm)) schedule(index, from, to, now, false);

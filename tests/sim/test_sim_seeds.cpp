@@ -28,45 +28,47 @@ std::string failure_text(const SeedReport& r) {
            " tests/sim/vigil_sim_tests \"[seeds]\"\n  last events:\n" + r.trace_tail;
 }
 
-}  // namespace
-
-TEST_CASE("random clusters converge and keep every invariant", "[sim][seeds]") {
+// Many seeds in one mode: a count line with every figure, the first failures
+// in full (with their replay line), and proof that the faults really ran.
+void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Tweak& tweak) {
     if (std::getenv("VIGIL_SIM_SEED")) {
         const std::uint64_t seed = env_number("VIGIL_SIM_SEED", 1);
         const int level = static_cast<int>(env_number("VIGIL_SIM_TRACE", 1));
-        const SeedReport r = vigil::sim::run_seed(seed, level);
-        std::cout << "seed " << seed << ": " << (r.ok ? "ok" : "FAILED") << ", faults until "
+        const SeedReport r = vigil::sim::run_seed(seed, level, tweak);
+        std::cout << mode << " seed " << seed << ": " << (r.ok ? "ok" : "FAILED") << ", faults until "
                   << r.fault_end.count() << " ms, converged at " << r.converged_at.count() << " ms\n";
         INFO(failure_text(r));
         CHECK(r.ok);
         return;
     }
 
-    const std::uint64_t count = env_number("VIGIL_SIM_SEEDS", 500);
+    const std::uint64_t count = env_number("VIGIL_SIM_SEEDS", default_count);
     const std::uint64_t base = env_number("VIGIL_SIM_SEED_BASE", 1);
     const auto started = std::chrono::steady_clock::now();
     vigil::sim::SimStats total;
     std::uint64_t failed = 0;
     vigil::Millis::rep slowest_convergence_ms = 0;
     for (std::uint64_t seed = base; seed < base + count; ++seed) {
-        const SeedReport r = vigil::sim::run_seed(seed);
+        const SeedReport r = vigil::sim::run_seed(seed, 0, tweak);
         total.add(r.stats);
         slowest_convergence_ms = std::max(slowest_convergence_ms, (r.converged_at - r.fault_end).count());
         if (!r.ok) {
             ++failed;
-            if (failed <= 20) std::cout << "FAILED seed " << r.seed << " (" << r.nodes << " nodes): " << r.failure << '\n';
-            if (failed <= 3) FAIL_CHECK(failure_text(r));
+            if (failed <= 20) std::cout << "FAILED " << mode << " seed " << r.seed << " (" << r.nodes << " nodes): " << r.failure << '\n';
+            if (failed <= 3) FAIL_CHECK(mode << ' ' << failure_text(r));
         }
     }
     const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::cout << count << " seeds from " << base << " in " << seconds << " s: " << failed << " failed; "
+    std::cout << mode << ": " << count << " seeds from " << base << " in " << seconds << " s: " << failed << " failed; "
               << total.crashes << " crashes, " << total.hangs << " hangs (" << total.apoptoses << " apoptoses), "
-              << total.stalls << " stalls, " << total.cuts << " cuts, " << total.outages << " outages, " << total.splits
-              << " splits, " << total.leaves << " leaves; " << total.restarts_emitted << " restarts emitted ("
+              << total.stalls << " stalls, " << total.cuts << " cuts, " << total.black_holes << " black holes, "
+              << total.outages << " outages, " << total.splits << " splits, " << total.leaves << " leaves, "
+              << total.forgeries << " forgeries; " << total.restarts_emitted << " restarts emitted ("
               << total.restarts_acted << " acted, " << total.restarts_failed << " failed, " << total.restarts_abandoned
-              << " abandoned); " << total.leader_changes << " leader changes; " << total.deliveries
-              << " deliveries; slowest convergence " << slowest_convergence_ms << " ms, longest down "
-              << total.longest_down.count() << " ms\n";
+              << " abandoned; " << total.restarts_of_live << " of live, connected processes, "
+              << total.restarts_by_cut_off << " of them by a cut-off issuer); " << total.leader_changes
+              << " leader changes; " << total.deliveries << " deliveries; slowest convergence "
+              << slowest_convergence_ms << " ms, longest down " << total.longest_down.count() << " ms\n";
     CHECK(failed == 0);
     // The sweep must have exercised what it claims to (a vacuous run fails).
     if (count >= 50) {
@@ -77,5 +79,19 @@ TEST_CASE("random clusters converge and keep every invariant", "[sim][seeds]") {
         CHECK(total.outages > 0);
         CHECK(total.splits > 0);
         CHECK(total.leaves > 0);
+        CHECK(total.black_holes > 0);
+        CHECK(total.forgeries > 0);
     }
+}
+
+}  // namespace
+
+TEST_CASE("random clusters converge and keep every invariant", "[sim][seeds]") {
+    sweep("fast timings", 500, nullptr);
+}
+
+// The shipped timings (2 s / 6 s / 3 s) with link failures noticed as late as
+// the real transport notices them (AMQP heartbeats: up to 10 s).
+TEST_CASE("random clusters at the shipped timings", "[sim][shipped]") {
+    sweep("shipped timings", 200, vigil::sim::use_shipped);
 }
