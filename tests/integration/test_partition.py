@@ -61,9 +61,11 @@ class PartitionTest(ClusterTest):
             # The DEAD lines come first; give the relauncher a moment, so the
             # message says how many nodes were really restarted, not just doomed.
             doomed = {victim for _, victim in touched["declared dead"]}
+            def caught_up():
+                now = self.touched(healthy)
+                return set(now["relaunched"]) >= doomed and set(now["process replaced or gone"]) >= doomed
             try:
-                self.cluster.wait_for("the relauncher to catch up with the DEAD lines",
-                                      lambda: set(self.touched(healthy)["relaunched"]) >= doomed, SETTLE_S)
+                self.cluster.wait_for("the relauncher to catch up with the DEAD lines", caught_up, SETTLE_S)
             except ClusterError:
                 pass  # then the message says who was declared dead and not (yet) relaunched
             touched = self.touched(healthy)
