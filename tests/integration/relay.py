@@ -46,8 +46,9 @@ class _Pipe:
 class Relay:
     def __init__(self, upstream, host="127.0.0.1"):
         self.upstream = upstream
-        # Guards the switch and the counters, and is held while the loop moves
-        # bytes: once blackhole(True) returns, not one more byte is forwarded.
+        # Guards the switch, the counters and changes to _pipes, and is held
+        # while the loop moves bytes: once blackhole(True) returns, not one
+        # more byte is forwarded. Only the loop thread changes _pipes.
         self._lock = threading.RLock()
         self._blackholed = False
         self._closing = False
@@ -72,6 +73,9 @@ class Relay:
     def blackhole(self, on):
         with self._lock:
             self._blackholed = bool(on)
+            if on:  # what was queued before the switch is dropped, never delivered later
+                for pipe in self._pipes.values():
+                    self._drop_pending(pipe)
 
     @property
     def blackholed(self):
@@ -136,12 +140,12 @@ class Relay:
             client.close()
             return
         pipe = _Pipe(client, upstream)
-        for sock in pipe.socks:
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._pipes[sock] = pipe
-            self._selector.register(sock, selectors.EVENT_READ)
         with self._lock:
+            for sock in pipe.socks:
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._pipes[sock] = pipe
+                self._selector.register(sock, selectors.EVENT_READ)
             self.accepted += 1
             self.open += 1
 
@@ -171,8 +175,6 @@ class Relay:
     def _service(self, sock, events):
         with self._lock:
             pipe = self._pipes[sock]
-            if self._blackholed:
-                self._drop_pending(pipe)  # queued before the switch: dropped, never delivered later
             if events & selectors.EVENT_READ:
                 try:
                     data = sock.recv(CHUNK)
@@ -221,12 +223,12 @@ class Relay:
                 self._close_pipe(pipe)
 
     def _close_pipe(self, pipe):
-        if pipe.socks[0] not in self._pipes:
-            return
         with self._lock:
+            if pipe.socks[0] not in self._pipes:
+                return
             self.open -= 1
-        for sock in pipe.socks:
-            if self._selector.get_map().get(sock) is not None:
-                self._selector.unregister(sock)
-            self._pipes.pop(sock, None)
-            sock.close()
+            for sock in pipe.socks:
+                if self._selector.get_map().get(sock) is not None:
+                    self._selector.unregister(sock)
+                self._pipes.pop(sock, None)
+                sock.close()
