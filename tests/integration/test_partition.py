@@ -58,11 +58,11 @@ class PartitionTest(ClusterTest):
         """True, or fails the test at once (so a wait_for/hold stops there)."""
         touched = self.touched(healthy)
         if any(touched.values()):
-            # The DEAD lines come first; give the relauncher a moment, so the
-            # message says how many nodes were really restarted, not just doomed.
-            doomed = {victim for _, victim in touched["declared dead"]}
+            # DEAD lines come first (and not all in the same tick); give the
+            # relauncher a moment, so the message counts real restarts.
             def caught_up():
                 now = self.touched(healthy)
+                doomed = {victim for _, victim in now["declared dead"]}
                 return set(now["relaunched"]) >= doomed and set(now["process replaced or gone"]) >= doomed
             try:
                 self.cluster.wait_for("the relauncher to catch up with the DEAD lines", caught_up, SETTLE_S)
