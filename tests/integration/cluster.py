@@ -23,6 +23,7 @@ import tempfile
 import time
 
 import nodeproc
+from relay import Relay
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RELAUNCHER = os.path.join(HERE, "relaunch.py")
@@ -85,8 +86,13 @@ def highest(names):
 
 
 class Cluster:
-    def __init__(self, binary, names, extra_env=None, label="vigil-it"):
+    """node_env: {name: {VAR: value}} on top of everything else for that node.
+    relays=True: every node reaches the broker through its own Relay
+    (self.relays[name]), which the cluster owns and close() closes."""
+
+    def __init__(self, binary, names, extra_env=None, label="vigil-it", node_env=None, relays=False):
         assert len(set(names)) == len(names) and names, "unique names"
+        assert not set(node_env or {}) - set(names), "node_env for unknown names"
         if not os.access(binary, os.X_OK):
             raise ClusterError(f"test node binary not executable: {binary}")
         self.binary = os.path.abspath(binary)
@@ -100,6 +106,16 @@ class Cluster:
         self.exits = {}  # pid -> (exit status as from os.waitstatus_to_exitcode, monotonic time)
         self.subreaper = become_subreaper()
         self._closed = False
+        self.relays = {}  # made after the checks that refuse a cluster, so a refusal leaks none
+        if relays:
+            try:
+                for name in self.names:
+                    self.relays[name] = Relay((BROKER_HOST, BROKER_PORT))
+            except OSError:
+                self._close_relays()
+                raise
+            node_env = {name: {**(node_env or {}).get(name, {}), "RABBITMQ_PORT": str(relay.port)}
+                        for name, relay in self.relays.items()}
         os.makedirs(os.path.join(self.dir, "pids"))
         os.makedirs(os.path.join(self.dir, "nodes"))
         empty_ini = os.path.join(self.dir, "empty.ini")
@@ -125,6 +141,7 @@ class Cluster:
                 "HARNESS_PID": str(os.getpid()),  # nodes stop if we die uncleanly
                 **TIMEOUTS,
                 **(extra_env or {}),
+                **(node_env or {}).get(name, {}),
             }
             nodes[name] = {"index": index, "env": env, "log": os.path.join(node_dir, "node.log"),
                            "status": env["STATUS_FILE"]}
@@ -162,6 +179,11 @@ class Cluster:
         for record in launched:
             nodeproc.wait_gone(record["pid"], record["ticks"], 5.0)
         self.reap()
+        self._close_relays()  # after the nodes: none of them sees its broker go first
+
+    def _close_relays(self):
+        for relay in self.relays.values():
+            relay.close()
 
     def remove_files(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -317,5 +339,7 @@ class Cluster:
             lines = self.log_text(name).splitlines()[-tail_lines:]
             parts.extend("    " + line for line in lines)
         parts.append(f"relaunch calls: {self.relaunches()}")
+        if self.relays:
+            parts.append(f"relays: { {name: relay.stats() for name, relay in self.relays.items()} }")
         parts.append(f"exits: {self.exits}")
         return "\n".join(parts)

@@ -25,9 +25,10 @@ def node_binary():
 class ClusterTest(unittest.TestCase):
     NAMES = DEFAULT_NAMES
     EXTRA_ENV = None
+    RELAYS = False  # True: each node reaches the broker through its own relay.Relay
 
     def setUp(self):
-        self.cluster = Cluster(node_binary(), self.NAMES, extra_env=self.EXTRA_ENV)
+        self.cluster = Cluster(node_binary(), self.NAMES, extra_env=self.EXTRA_ENV, relays=self.RELAYS)
         self.addCleanup(self.cluster.close)  # runs even when setUp fails below
         self.leader = self.cluster.start_and_converge()
         self.followers = [name for name in self.NAMES if name != self.leader]
