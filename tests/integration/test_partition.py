@@ -27,9 +27,8 @@ AGREE_AFTER_HEAL_S = 30.0
 # node gives after it (re)connects, then 3 x the timeout.
 CALM_AFTER_S = RECONNECT_GRACE_S + 3 * HEARTBEAT_TIMEOUT_S
 SETTLE_S = 5.0  # for a failure message only: lets the relauncher finish what a DEAD line began
-# The fixed core logs this when a node cannot hear its own heartbeats through
-# the broker, i.e. knows that it is the one cut off. Not asserted yet (the
-# current core does not log it); see the TODOs where it belongs.
+# A node logs this (once) when its own heartbeats stop coming back through the
+# broker for a heartbeat timeout: it knows it may be the one cut off.
 NO_ECHO_LINE = re.compile(r"no echo of my own heartbeats")
 
 
@@ -109,6 +108,11 @@ class PartitionTest(ClusterTest):
                lambda: self.untouched(healthy) and c.agreed_leader() in (self.leader, None), CALM_AFTER_S)
         c.wait_for(f"all agree on {self.leader!r}", lambda: c.agreed_leader() == self.leader, 10)
 
+    def said_cut_off(self, name):
+        """The node logged that it cannot hear itself (and so steps down)."""
+        self.expect(NO_ECHO_LINE.search(self.cluster.log_text(name, self.offsets[name])),
+                    f"{name!r} never logged that it could not hear its own heartbeats")
+
     def dead_lines_by(self, logger):
         return [(who, victim) for who, victim, _ in self.cluster.dead_lines(self.offsets) if who == logger]
 
@@ -117,8 +121,8 @@ class BrokerStall(PartitionTest):
     def test_stalled_broker_restarts_nobody_and_one_leader_after(self):
         c, everyone = self.cluster, set(self.NAMES)
         self.cut(self.NAMES, everyone)
-        # TODO(no-echo core): here, every node's log since self.offsets has a
-        # NO_ECHO_LINE stamped before the heal (cut() returns its wall time).
+        for name in self.NAMES:
+            self.said_cut_off(name)
         self.agree_after_heal(everyone)
         statuses = {name: c.status(name) for name in self.NAMES}
         self.expect(all(s and s["restarts_issued"] == 0 for s in statuses.values()),
@@ -131,8 +135,7 @@ class LeaderCut(PartitionTest):
         healthy = set(self.followers)
         successor = highest(self.followers)
         self.cut([cut], healthy)
-        # TODO(no-echo core): here, the cut leader's log since self.offsets[cut]
-        # has a NO_ECHO_LINE stamped before the heal (cut() returns its wall time).
+        self.said_cut_off(cut)
         self.expect(not self.dead_lines_by(cut),
                     f"the cut-off leader {cut!r} declared others dead: {self.dead_lines_by(cut)}")
 
