@@ -266,12 +266,17 @@ def chaos(ctx, min_duration_s=120.0, min_kills=6):
         ctx.notes.append(f"chaos: stopping the monkey without a settled moment ({error})")
     stopped = ctx.now()
     dep.stop("chaos_monkey")
-    for attempt in range(3):  # a leader that missed the goodbye restarts it (see notes)
-        wait_settled(dep, others, SETTLE_S)
-        if not stays_down(ctx, "chaos_monkey", 3 * dep.seconds("HEARTBEAT_TIMEOUT", 6)):
-            break
-        ctx.notes.append(f"chaos: the stopped monkey was restarted (attempt {attempt + 1}); stopping it again")
-        dep.stop("chaos_monkey")
+    exit_code = dep.state("chaos_monkey")["ExitCode"]
+    # A graceful stop is final: a monkey that comes back means a leader lost its goodbye.
+    wait_settled(dep, others, SETTLE_S)
+    back = stays_down(ctx, "chaos_monkey", 3 * dep.seconds("HEARTBEAT_TIMEOUT", 6))
+    back = dep.first_event("start", "chaos_monkey", stopped) or back  # also during the settle
+    by = no_line_anywhere(ctx, r"Node chaos_monkey is DEAD", stopped)
+    if back or by:
+        how = (f"started again {back[0] - stopped:.1f} s after the stop" if isinstance(back, tuple) else
+               "running again" if back else "not started again")
+        raise CheckFailed(f"chaos_monkey was resurrected after a graceful stop (docker stop, exit code "
+                          f"{exit_code}): {how}; DEAD lines about it: {by or 'none'}")
     leader = wait_settled(dep, others, SETTLE_S)
 
     victims = collections.Counter()
