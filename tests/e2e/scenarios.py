@@ -372,8 +372,8 @@ def _cut_off(ctx, victim, reacted, reaction):
         ev["cut_s"] = ctx.now() - cut_at
         restarted_while_cut = dep.first_event("restart", victim, cut_at)
         detached, connected = reattach_all(ctx, aliases)
-        # Does a container restarted while disconnected come back on the network? (No:
-        # the disconnect is part of its configuration, so docker restart keeps it off.)
+        # A container `docker restart`ed while disconnected comes back detached (checked
+        # by hand on Docker 20.10): the disconnect is part of its configuration.
         ev["reattach"] = (f"{victim} {'restarted while cut off, ' if restarted_while_cut else ''}"
                           f"{'still detached' if victim in detached else 'already attached again'} at the reconnect"
                           + (f"; also detached: {[n for n in detached if n != victim]}" if len(detached) > 1 else ""))
@@ -445,6 +445,6 @@ def leader_cut_off(ctx):
 
     ev = _cut_off(ctx, leader, survivors_agree, f"every survivor naming {successor}")
     restarts = ev["victim_restarts"]
-    ctx.notes.append(f"leader cut off: {leader} " + (f"restarted {len(restarts)}x by the survivors' leader "
-                                                     f"({ev['victim']}), allowed" if restarts else "not restarted"))
+    ctx.notes.append(f"leader cut off: {leader} " + (f"restarted {len(restarts)}x, allowed: {ev['victim']}"
+                                                     if restarts else "not restarted"))
     return _verdict(ev)
