@@ -239,6 +239,37 @@ class Deployment:
     def start(self, name):
         run(["docker", "start", self._ours(name)], timeout=60)
 
+    # -- the network -----------------------------------------------------------------
+    @property
+    def network(self):
+        # The generator declares no networks, so compose puts every service on the
+        # project's default one (and only there).
+        return f"{PROJECT}_default"
+
+    def networks_of(self, name):
+        """The networks the container is attached to (docker inspect): name -> endpoint."""
+        found = run(["docker", "inspect", "--type", "container", "--format",
+                     "{{json .NetworkSettings.Networks}}", self._ours(name)], timeout=20)
+        return json.loads(found.stdout) or {}
+
+    def attached(self, name):
+        return self.network in self.networks_of(name)
+
+    def disconnect(self, name):
+        run(["docker", "network", "disconnect", self.network, self._ours(name)], timeout=30)
+
+    def connect(self, name, aliases=()):
+        """docker network connect; False when it was attached already (not an error)."""
+        done = run(["docker", "network", "connect", *[arg for alias in aliases for arg in ("--alias", alias)],
+                    self.network, self._ours(name)], timeout=30, check=False)
+        if done.returncode == 0:
+            return True
+        # "endpoint with name X already exists in network N" (20.10), "is already connected" (newer)
+        if re.search(r"already (exists|connected)", done.stderr) and self.attached(name):
+            return False
+        raise DockerError(f"`docker network connect {self.network} {name}` exited {done.returncode}: "
+                          f"{done.stderr.strip()[-600:]}")
+
     def read_file(self, name, path):
         return run(["docker", "exec", self._ours(name), "cat", path], timeout=20).stdout
 

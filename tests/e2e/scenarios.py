@@ -9,9 +9,9 @@ from cluster import (CheckFailed, agreement, claims, current_claim, describe_vie
                      expected_leader, first_line, heard_since, lines_matching, require,
                      wait_for, wait_settled)
 from steps import (BOUND_S, CHAOS_BOUND_S, CHAOS_KILL_RE, DONE_RE, PIPELINE_S, PROGRESS_RE,
-                   SETTLE_S, check_result, kill, no_line_anywhere, stays_down, wait_dead_line,
-                   wait_done, wait_duplicates_ignored, wait_heard_again, wait_restart_finished,
-                   wait_started)
+                   SETTLE_S, check_result, dead_lines_about, kill, lifecycle_events, no_line_anywhere,
+                   reattach_all, stays_down, stays_quiet, wait_dead_line, wait_done,
+                   wait_duplicates_ignored, wait_heard_again, wait_restart_finished, wait_started)
 
 
 # -- 1. normal operation -------------------------------------------------------------------
@@ -266,12 +266,17 @@ def chaos(ctx, min_duration_s=120.0, min_kills=6):
         ctx.notes.append(f"chaos: stopping the monkey without a settled moment ({error})")
     stopped = ctx.now()
     dep.stop("chaos_monkey")
-    for attempt in range(3):  # a leader that missed the goodbye restarts it (see notes)
-        wait_settled(dep, others, SETTLE_S)
-        if not stays_down(ctx, "chaos_monkey", 3 * dep.seconds("HEARTBEAT_TIMEOUT", 6)):
-            break
-        ctx.notes.append(f"chaos: the stopped monkey was restarted (attempt {attempt + 1}); stopping it again")
-        dep.stop("chaos_monkey")
+    exit_code = dep.state("chaos_monkey")["ExitCode"]
+    # A graceful stop is final: a monkey that comes back means a leader lost its goodbye.
+    wait_settled(dep, others, SETTLE_S)
+    back = stays_down(ctx, "chaos_monkey", 3 * dep.seconds("HEARTBEAT_TIMEOUT", 6))
+    back = dep.first_event("start", "chaos_monkey", stopped) or back  # also during the settle
+    by = no_line_anywhere(ctx, r"Node chaos_monkey is DEAD", stopped)
+    if back or by:
+        how = (f"started again {back[0] - stopped:.1f} s after the stop" if isinstance(back, tuple) else
+               "running again" if back else "not started again")
+        raise CheckFailed(f"chaos_monkey was resurrected after a graceful stop (docker stop, exit code "
+                          f"{exit_code}): {how}; DEAD lines about it: {by or 'none'}")
     leader = wait_settled(dep, others, SETTLE_S)
 
     victims = collections.Counter()
@@ -297,3 +302,149 @@ def chaos(ctx, min_duration_s=120.0, min_kills=6):
     spread = ", ".join(f"{name} x{count}" for name, count in sorted(victims.items()))
     return (f"seed {seed}: {sum(victims.values())} kills in {stopped - began:.0f} s ({spread}); "
             f"all back, {leader} leads; {summary}")
+
+
+# -- network cuts (docker network disconnect) --------------------------------------------------
+
+# A cut lasts at least this many HEARTBEAT_TIMEOUTs, and until the others have reacted.
+CUT_TIMEOUTS = 3
+DEAD_LINE = r"Node {} is DEAD\. Restarting\.\.\."
+
+
+def _at(base, when):
+    return f"+{when - base:.1f} s"
+
+
+def _restarts_told(events, dead, base):
+    """Per container: its restarts (or other lifecycle events) and who called it DEAD,
+    times relative to the cut."""
+    parts = []
+    for name in sorted({event[2] for event in events} | {line[2] for line in dead}):
+        # A `docker restart` shows as kill ... restart (its stop can take seconds): both times.
+        restarts, begun = [], None
+        for when, action, who, _ in events:
+            if who != name:
+                continue
+            if action == "kill" and begun is None:
+                begun = when
+            elif action == "restart":
+                restarts.append(f"{_at(base, begun)} (done {_at(base, when)})" if begun else _at(base, when))
+                begun = None
+        others = [f"{e[1]} {_at(base, e[0])}" for e in events if e[2] == name and e[1] != "restart"]
+        told = [f"{reporter} {_at(base, when)}" for when, reporter, about in dead if about == name]
+        parts.append(f"{name} " + (f"restarted at {', '.join(restarts)}" if restarts else
+                                   f"events {', '.join(others) or 'none'}") +
+                     (f" (DEAD line by {', '.join(told)})" if told else " (no DEAD line)"))
+    return "; ".join(parts)
+
+
+def _cut_off(ctx, victim, reacted, reaction):
+    """Cuts victim off the deployment's network (`docker network disconnect`) for at
+    least CUT_TIMEOUTS x HEARTBEAT_TIMEOUT and until reacted(cut_at) is truthy, then
+    attaches every container again (in a finally, whatever happened), waits for one
+    agreed leader, watches 2 x HEARTBEAT_TIMEOUT more, and checks the result. Returns
+    the evidence; what went wrong is collected in evidence["problems"], so that one
+    failure line tells the whole story (which containers were restarted, when, by whom)."""
+    dep, size = ctx.dep, int(ctx.dep.settings["WORKLOAD_SIZE"])
+    timeout = dep.seconds("HEARTBEAT_TIMEOUT", 6)
+    hold = CUT_TIMEOUTS * timeout
+    healthy = [name for name in dep.containers if name != victim]  # rabbitmq included
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+    for name in dep.containers:
+        require(dep.attached(name), f"{name} is not on {dep.network} before the cut: {sorted(dep.networks_of(name))}")
+    # Reconnect with compose's aliases (the service name), not the short id docker adds itself.
+    aliases = {victim: [alias for alias in dep.networks_of(victim)[dep.network].get("Aliases") or []
+                        if not re.fullmatch(r"[0-9a-f]{12}", alias)]}
+    progress = lines_matching(dep, "server", PROGRESS_RE, None)
+    stage = ("after the pipeline" if first_line(dep, "server", DONE_RE, None) else
+             f"mid-run at {progress[-1][2].group(1) if progress else 0}/{size} results")
+    ev = {"leader": leader, "stage": stage, "problems": []}
+
+    since = ctx.now() - 0.5  # a margin for the clock offset's error
+    cut_at = ev["cut_at"] = ctx.now()
+    dep.disconnect(victim)
+    try:
+        wait_for(f"{hold:.0f} s of cut and {reaction}", lambda: ctx.now() - cut_at >= hold and reacted(cut_at),
+                 hold + BOUND_S)
+    except CheckFailed as error:
+        ev["problems"].append(str(error))
+    finally:  # never leave a container off the network
+        ev["cut_s"] = ctx.now() - cut_at
+        restarted_while_cut = dep.first_event("restart", victim, cut_at)
+        detached, connected = reattach_all(ctx, aliases)
+        # A container `docker restart`ed while disconnected comes back detached (checked
+        # by hand on Docker 20.10): the disconnect is part of its configuration.
+        ev["reattach"] = (f"{victim} {'restarted while cut off, ' if restarted_while_cut else ''}"
+                          f"{'still detached' if victim in detached else 'already attached again'} at the reconnect"
+                          + (f"; also detached: {[n for n in detached if n != victim]}" if len(detached) > 1 else ""))
+    reconnected = ctx.now()
+    missing = [name for name in dep.containers if not dep.attached(name)]
+    require(not missing, f"still off {dep.network} after the reconnect: {missing} (connected {connected})")
+
+    try:
+        wait_settled(dep, dep.members, SETTLE_S)  # one leader, agreed by all, hearing all
+        agreed = max(current_claim(dep, name)[0] for name in dep.members)
+        ev["agreed"] = ctx.measure("cut: reconnect -> one leader agreed", max(agreed - reconnected, 0.0), SETTLE_S)
+    except CheckFailed as error:
+        ev["problems"].append(f"no single agreed leader after the reconnect: {error}")
+    stays_quiet(ctx, healthy, since, 2 * timeout)  # for a while after (returns at once on trouble)
+
+    events = lifecycle_events(dep, healthy, since)
+    dead = dead_lines_about(ctx, healthy, since)
+    if events or dead:
+        ev["problems"].insert(0, f"healthy containers restarted: {_restarts_told(events, dead, cut_at)}")
+    ev["victim"] = _restarts_told(lifecycle_events(dep, [victim], since),
+                                  dead_lines_about(ctx, [victim], since), cut_at) or f"{victim} not restarted"
+    ev["victim_restarts"] = dep.events("restart", victim, since)
+    ev["victim_dead"] = dead_lines_about(ctx, [victim], since)
+    try:
+        ev["result"] = check_result(ctx, wait_done(ctx, None))
+    except CheckFailed as error:
+        ev["problems"].append(str(error))
+    return ev
+
+
+def _verdict(ev):
+    detail = f"cut {ev['cut_s']:.1f} s {ev['stage']} ({ev['reattach']}); victim: {ev['victim']}"
+    require(not ev["problems"], "; ".join(ev["problems"]) + f" || {detail}")
+    return detail + f"; one leader {ev['agreed']:.1f} s after the reconnect; nobody else restarted; {ev['result']}"
+
+
+def follower_cut_off(ctx, victim="worker_1"):
+    """A worker cut off the network is silent: the leader alone restarts it, nobody else
+    is touched (the cut worker must not restart anyone), one leader after."""
+    dep = ctx.dep
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+    require(victim != leader, f"{victim} leads; pick a follower")
+    dead = DEAD_LINE.format(re.escape(victim))
+    ev = _cut_off(ctx, victim, lambda cut_at: first_line(dep, leader, dead, cut_at),
+                  f"{leader}'s 'Node {victim} is DEAD' line")
+    if not ev["stage"].startswith("mid-run"):  # the cut worker should hold tasks in flight
+        ev["problems"].append("the pipeline was done before the cut: make the workload longer")
+    if not ev["victim_restarts"]:
+        ev["problems"].append(f"{victim} was never restarted while silent")
+    strangers = sorted({reporter for _, reporter, _ in ev["victim_dead"] if reporter != leader})
+    if strangers:
+        ev["problems"].append(f"{victim} called DEAD by {strangers}, not only by the leader {leader}")
+    if ev["victim_dead"]:
+        ctx.measure("cut: follower cut -> leader's DEAD line", ev["victim_dead"][0][0] - ev["cut_at"])
+    return _verdict(ev)
+
+
+def leader_cut_off(ctx):
+    """The leader cut off the network: the survivors elect the next highest, nobody
+    healthy is restarted (the cut leader must not restart the members it cannot hear),
+    one leader after the reconnect. The survivors' new leader may restart the cut one."""
+    dep = ctx.dep
+    leader = wait_settled(dep, dep.members, SETTLE_S)
+    survivors = [name for name in dep.members if name != leader]
+    successor = expected_leader(survivors)
+
+    def survivors_agree(cut_at):
+        return all(any(named == successor for _, named in claims(dep, name, cut_at)) for name in survivors)
+
+    ev = _cut_off(ctx, leader, survivors_agree, f"every survivor naming {successor}")
+    restarts = ev["victim_restarts"]
+    ctx.notes.append(f"leader cut off: {leader} " + (f"restarted {len(restarts)}x, allowed: {ev['victim']}"
+                                                     if restarts else "not restarted"))
+    return _verdict(ev)

@@ -138,3 +138,45 @@ def check_result(ctx, done_line):
     require(done_line[2].group(2) == checksum,
             f"ALL TASKS DONE names checksum {done_line[2].group(2)}, expected {checksum}")
     return f"result exact ({size} tasks, checksum {checksum}; {done_line[2].group(4)})"
+
+
+# -- network cuts ---------------------------------------------------------------------------
+
+LIFECYCLE = ("kill", "stop", "die", "start", "restart")  # what a `docker restart` shows
+
+
+def lifecycle_events(dep, names, since):
+    """Every recorded kill/stop/die/start/restart of the given containers since a time."""
+    return [event for event in dep.events(since=since) if event[1] in LIFECYCLE and event[2] in names]
+
+
+def dead_lines_about(ctx, names, since):
+    """Every `Node X is DEAD. Restarting...` about one of names since a time, as
+    (time, reporter, X), oldest first."""
+    pattern = r"Node (\S+) is DEAD\. Restarting\.\.\."
+    return sorted((when, reporter, match.group(1)) for reporter in ctx.dep.members
+                  for when, _, match in lines_matching(ctx.dep, reporter, pattern, since)
+                  if match.group(1) in names)
+
+
+def stays_quiet(ctx, names, since, watch_s):
+    """A bounded watch for something that must NOT happen: no lifecycle event of names
+    (since `since`) during watch_s. [] if none came, else the events, as soon as one does."""
+    watch_until = time.monotonic() + watch_s
+    while True:
+        found = lifecycle_events(ctx.dep, names, since)
+        if found or time.monotonic() >= watch_until:
+            return found
+        time.sleep(1.0)
+
+
+def reattach_all(ctx, aliases):
+    """Attaches every container of the deployment to its network again ("already
+    attached" is fine): (names that were detached, names connected by this call)."""
+    detached, connected = [], []
+    for name in ctx.dep.containers:
+        if not ctx.dep.attached(name):
+            detached.append(name)
+            if ctx.dep.connect(name, aliases.get(name, ())):
+                connected.append(name)
+    return detached, connected

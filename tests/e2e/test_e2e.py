@@ -2,14 +2,16 @@
 """vigil end to end: real containers under Docker Compose, real `docker kill`s.
 
     tests/e2e/run.sh                    # images, then this (what `make e2e` runs)
-    tests/e2e/test_e2e.py [--only basic,server-kill,chaos]
+    tests/e2e/test_e2e.py [--only basic,server-kill,partition,chaos]
 
-Three fresh deployments, one after the other (container names are fixed, so only one
+Four fresh deployments, one after the other (container names are fixed, so only one
 exists at a time), each torn down with `down -v` whatever happens:
   basic        1 normal operation, 2 worker failure, 3 leader failure, 4 hang,
                a frozen container (docker pause), graceful stop (also across a
                leader change), 5a SIGUSR1 with the chaos monkey disabled
   server-kill  6 the server killed mid-run, restarted, resumes, exact result
+  partition    a follower, then the leader, cut off the network (docker network
+               disconnect) for 3 heartbeat timeouts: only the cut one may be restarted
   chaos        5 the chaos monkey every CHAOS_INTERVAL during a whole pipeline run
 Ends with the measured figures and a line `N passed, M failed`; exits 1 on any failure.
 Environment: VIGIL_E2E_DIR (work folder, default build/e2e), VIGIL_E2E_CHAOS_SEED.
@@ -45,6 +47,12 @@ def plans(chaos_seed):
         ]),
         ("server-kill", {}, [
             ("6 server killed mid-run", scenarios.server_killed_mid_run),
+        ]),
+        # About 90 s of pipeline: the follower is cut mid-run (tasks in flight), the
+        # leader after the pipeline has finished; the result must be exact after both.
+        ("partition", {"WORKLOAD_SIZE": "900", "WORK_DELAY_MS": "300"}, [
+            ("follower cut off (docker network disconnect)", scenarios.follower_cut_off),
+            ("leader cut off (docker network disconnect)", scenarios.leader_cut_off),
         ]),
         # Longer than the others (about 90 s without faults), so that the monkey gets in
         # a dozen kills or more while tasks are in flight.
@@ -104,7 +112,7 @@ def interrupt(_signum, _frame):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="", help="comma-separated deployments: basic,server-kill,chaos")
+    parser.add_argument("--only", default="", help="comma-separated deployments: basic,server-kill,partition,chaos")
     args = parser.parse_args()
     # SIGTERM (a CI timeout) unwinds like Ctrl-C, so every `finally` tears down.
     signal.signal(signal.SIGTERM, interrupt)
