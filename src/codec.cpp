@@ -40,11 +40,11 @@ std::optional<std::string> string_field(const json& object, const char* key) {
 
 Decoded fail(DecodeError error) { return Decoded{std::nullopt, error}; }
 
-// "departed" / "lives": [[name, incarnation], ...], optional, bounded.
+// "departed" / "lives" / "members": [[name, incarnation], ...], optional, bounded.
 DecodeError departures_from(const json& object, const char* key, std::vector<Departure>& out) {
     const auto it = object.find(key);
     if (it == object.end()) return DecodeError::None;
-    if (!it->is_array() || it->size() > kMaxDeparturesPerMessage) return DecodeError::BadField;
+    if (!it->is_array() || it->size() > kMaxEntriesPerList) return DecodeError::BadField;
     for (const json& entry : *it) {
         if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number_unsigned()) {
             return DecodeError::BadField;
@@ -52,6 +52,28 @@ DecodeError departures_from(const json& object, const char* key, std::vector<Dep
         Departure departure{entry[0].get<std::string>(), entry[1].get<std::uint64_t>()};
         if (!is_valid_node_name(departure.name)) return DecodeError::BadName;
         out.push_back(std::move(departure));
+    }
+    return DecodeError::None;
+}
+
+// "restarts": [[name, in_a_row, age_ms, in_flight 0|1], ...], optional, bounded.
+DecodeError restarts_from(const json& object, std::vector<RestartNote>& out) {
+    const auto it = object.find("restarts");
+    if (it == object.end()) return DecodeError::None;
+    if (!it->is_array() || it->size() > kMaxEntriesPerList) return DecodeError::BadField;
+    for (const json& entry : *it) {
+        if (!entry.is_array() || entry.size() != 4 || !entry[0].is_string()) return DecodeError::BadField;
+        for (std::size_t i = 1; i < 4; ++i) {
+            if (!entry[i].is_number_unsigned()) return DecodeError::BadField;
+        }
+        const auto in_a_row = entry[1].get<std::uint64_t>();
+        const auto in_flight = entry[3].get<std::uint64_t>();
+        if (in_flight > 1) return DecodeError::BadField;
+        if (in_a_row > kMaxRestartsInARow) return DecodeError::OutOfRange;
+        RestartNote note{entry[0].get<std::string>(), static_cast<std::uint32_t>(in_a_row),
+                         entry[2].get<std::uint64_t>(), in_flight == 1};
+        if (!is_valid_node_name(note.name)) return DecodeError::BadName;
+        out.push_back(std::move(note));
     }
     return DecodeError::None;
 }
@@ -79,10 +101,14 @@ Decoded decode_object(const json& object) {
     if (!leader->empty() && !is_valid_node_name(*leader)) return fail(DecodeError::BadName);
 
     Message message{*type, *from, *term, *role, *leader, *incarnation};
-    for (const auto& [key, list] : {std::pair{"departed", &message.departed}, std::pair{"lives", &message.lives}}) {
+    for (const auto& [key, list] : {std::pair{"departed", &message.departed}, std::pair{"lives", &message.lives},
+                                    std::pair{"members", &message.members}}) {
         if (const DecodeError error = departures_from(object, key, *list); error != DecodeError::None) {
             return fail(error);
         }
+    }
+    if (const DecodeError error = restarts_from(object, message.restarts); error != DecodeError::None) {
+        return fail(error);
     }
     if (object.contains("seq")) {
         const auto seq = unsigned_field(object, "seq");
@@ -119,11 +145,19 @@ std::string encode(const Message& message) {
         {"leader", message.leader},
         {"inc", message.incarnation},
     };
-    for (const auto& [key, list] : {std::pair{"departed", &message.departed}, std::pair{"lives", &message.lives}}) {
+    for (const auto& [key, list] : {std::pair{"departed", &message.departed}, std::pair{"lives", &message.lives},
+                                    std::pair{"members", &message.members}}) {
         if (list->empty()) continue;
         json entries = json::array();
         for (const Departure& entry : *list) entries.push_back(json::array({entry.name, entry.incarnation}));
         object[key] = std::move(entries);
+    }
+    if (!message.restarts.empty()) {
+        json entries = json::array();
+        for (const RestartNote& note : message.restarts) {
+            entries.push_back(json::array({note.name, note.in_a_row, note.age_ms, note.in_flight ? 1 : 0}));
+        }
+        object["restarts"] = std::move(entries);
     }
     if (message.seq != 0) object["seq"] = message.seq;
     return object.dump();

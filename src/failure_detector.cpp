@@ -19,11 +19,14 @@ FailureDetector::FailureDetector(Millis timeout, std::size_t max_members)
 FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint64_t incarnation, Millis now) {
     auto it = members_.find(name);
     if (it == members_.end()) {
-        if (members_.size() >= max_members_) return Heard::TableFull;
-        members_.emplace(name, Member{now, Liveness::Alive, true, incarnation});
+        if (members_.size() >= max_members_ && !make_room()) return Heard::TableFull;
+        Member member{now, Liveness::Alive, true, incarnation};
+        member.times_heard = 1;
+        members_.emplace(name, member);
         return Heard::New;
     }
     Member& member = it->second;
+    if (member.times_heard < UINT32_MAX) ++member.times_heard;
     if (member.liveness == Liveness::Departed && member.said_goodbye &&
         incarnation <= member.departed_incarnation) {
         return Heard::Departed;  // that life (or an older one) is over
@@ -56,7 +59,7 @@ void FailureDetector::departed(const std::string& name, std::uint64_t incarnatio
 bool FailureDetector::learn_departed(const std::string& name, std::uint64_t incarnation) {
     auto it = members_.find(name);
     if (it == members_.end()) {
-        if (members_.size() >= max_members_) return false;
+        if (members_.size() >= max_members_ && !make_room()) return false;
         it = members_.emplace(name, Member{}).first;
     } else if (it->second.liveness == Liveness::Departed) {
         return false;  // already known
@@ -75,14 +78,42 @@ bool FailureDetector::learn_life(const std::string& name, std::uint64_t incarnat
         return false;
     }
     Member& member = it->second;
-    member = Member{std::max(member.last_heard, now), Liveness::Alive, true, incarnation};
+    Member revived{std::max(member.last_heard, now), Liveness::Alive, true, incarnation};
+    revived.expected = member.expected;
+    revived.times_heard = member.times_heard;
+    member = revived;
     return true;
 }
 
-std::vector<Departure> FailureDetector::lives(std::size_t limit) const {
+bool FailureDetector::make_room() {
+    auto victim = members_.end();
+    for (auto it = members_.begin(); it != members_.end(); ++it) {
+        const Member& m = it->second;
+        if (m.expected || m.times_heard > 1 || m.liveness == Liveness::Departed) continue;
+        if (victim == members_.end() || m.last_heard < victim->second.last_heard) victim = it;
+    }
+    if (victim == members_.end()) return false;
+    members_.erase(victim);
+    return true;
+}
+
+bool FailureDetector::learn_member(const std::string& name, std::uint64_t incarnation, Millis now) {
+    if (members_.count(name) || members_.size() >= max_members_) return false;
+    members_.emplace(name, Member{now, Liveness::Alive, false, incarnation});
+    return true;
+}
+
+std::vector<Departure> FailureDetector::members() const {
     std::vector<Departure> out;
     for (const auto& [name, member] : members_) {
-        if (out.size() >= limit) break;
+        if (member.liveness != Liveness::Departed) out.push_back(Departure{name, member.incarnation});
+    }
+    return out;
+}
+
+std::vector<Departure> FailureDetector::lives() const {
+    std::vector<Departure> out;
+    for (const auto& [name, member] : members_) {
         if (member.correcting && member.liveness != Liveness::Departed) {
             out.push_back(Departure{name, member.incarnation});
         }
@@ -99,10 +130,9 @@ void FailureDetector::settle(const std::vector<Departure>& leaders_departures) {
     }
 }
 
-std::vector<Departure> FailureDetector::departures(std::size_t limit) const {
+std::vector<Departure> FailureDetector::departures() const {
     std::vector<Departure> out;
     for (const auto& [name, member] : members_) {
-        if (out.size() >= limit) break;
         if (member.liveness == Liveness::Departed && member.said_goodbye) {
             out.push_back(Departure{name, member.departed_incarnation});
         }
@@ -111,8 +141,14 @@ std::vector<Departure> FailureDetector::departures(std::size_t limit) const {
 }
 
 void FailureDetector::expect(const std::string& name, Millis now) {
-    if (members_.count(name) || members_.size() >= max_members_) return;
-    members_.emplace(name, Member{now, Liveness::Alive, false, 0});
+    if (const auto it = members_.find(name); it != members_.end()) {
+        it->second.expected = true;
+        return;
+    }
+    if (members_.size() >= max_members_ && !make_room()) return;
+    Member member{now, Liveness::Alive, false, 0};
+    member.expected = true;
+    members_.emplace(name, member);
 }
 
 void FailureDetector::grace_all(Millis now) {
@@ -152,6 +188,17 @@ std::vector<std::string> FailureDetector::dead() const {
         if (member.liveness == Liveness::Dead) names.push_back(name);
     }
     return names;
+}
+
+bool FailureDetector::knows_later_life(const std::string& name, std::uint64_t incarnation) const {
+    const auto it = members_.find(name);
+    return it != members_.end() && it->second.ever_heard && it->second.liveness != Liveness::Departed &&
+           it->second.incarnation > incarnation;
+}
+
+std::uint64_t FailureDetector::incarnation(const std::string& name) const {
+    const auto it = members_.find(name);
+    return it == members_.end() ? 0 : it->second.incarnation;
 }
 
 Liveness FailureDetector::liveness(const std::string& name) const {

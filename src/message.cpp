@@ -34,9 +34,14 @@ bool is_valid_node_name(const std::string& name) noexcept {
 
 bool in_range(const Message& message) noexcept {
     const auto ok = [](const Departure& entry) { return entry.incarnation <= kMaxIncarnation; };
+    const auto note_ok = [](const RestartNote& note) {
+        return note.in_a_row <= kMaxRestartsInARow && note.age_ms <= kMaxNoteAgeMs;
+    };
     return message.term <= kMaxTerm && message.incarnation <= kMaxIncarnation &&
            std::all_of(message.departed.begin(), message.departed.end(), ok) &&
-           std::all_of(message.lives.begin(), message.lives.end(), ok);
+           std::all_of(message.lives.begin(), message.lives.end(), ok) &&
+           std::all_of(message.members.begin(), message.members.end(), ok) &&
+           std::all_of(message.restarts.begin(), message.restarts.end(), note_ok);
 }
 
 }  // namespace vigil

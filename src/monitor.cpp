@@ -57,7 +57,9 @@ NodeConfig node_config(const Config& config) {
     node.expected_members = config.expected_members;
     node.max_members = config.max_members;
     node.recovery = RecoveryPolicy{config.restart.boot_grace, config.restart.backoff_initial,
-                                   config.restart.backoff_max, config.restart.backoff_reset_after};
+                                   config.restart.backoff_max, config.restart.backoff_reset_after,
+                                   config.restart.timeout, config.heartbeat_interval};
+    node.max_message_bytes = config.max_message_bytes;
     node.path_slack = kPathSlack;
     node.mass_silence_percent = config.mass_silence_percent;
     node.mass_silence_pace = config.mass_silence_pace;
@@ -203,12 +205,21 @@ private:
     }
 
     void restart(const std::string& name, Millis now) {
-        log_.warn("Node {} is DEAD. Restarting...", name);
         std::string why;
-        if (!restarter_.start(name, now, why)) {
-            ++restarts_failed_;
-            log_.error("cannot restart {}: {}", name, why);
-            execute(node_.restart_finished(name, false, now), now);
+        switch (restarter_.start(name, now, why)) {
+            case Restarter::Start::Started:
+                log_.warn("Node {} is DEAD. Restarting...", name);
+                break;
+            case Restarter::Start::Postponed:
+                log_.warn("Node {} is DEAD; its restart waits: {}", name, why);
+                execute(node_.restart_postponed(name, now), now);
+                break;
+            case Restarter::Start::Failed:
+                log_.warn("Node {} is DEAD. Restarting...", name);
+                ++restarts_failed_;
+                log_.error("cannot restart {}: {}", name, why);
+                execute(node_.restart_finished(name, false, now), now);
+                break;
         }
     }
 
@@ -246,6 +257,11 @@ private:
                 log_.warn("{} at once: more likely my fault than theirs, so restarts on silence are paced", event.detail);
                 break;
             case Event::Kind::MassSilenceOver: log_.info("{}: restarts no longer paced", event.detail); break;
+            case Event::Kind::GoodbyeInRestart: log_.info("node {} {}", event.name, event.detail); break;
+            case Event::Kind::UnadmittedLeader:
+                log_.error("{}: not leading beside it; check EXPECTED_MEMBERS and MAX_MEMBERS on every node",
+                           event.detail);
+                break;
         }
         if (impl_.on_change) {
             try {

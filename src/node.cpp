@@ -16,6 +16,8 @@ const char* to_string(Event::Kind kind) noexcept {
         case Event::Kind::PathRestored: return "path_restored";
         case Event::Kind::MassSilence: return "mass_silence";
         case Event::Kind::MassSilenceOver: return "mass_silence_over";
+        case Event::Kind::GoodbyeInRestart: return "goodbye_in_restart";
+        case Event::Kind::UnadmittedLeader: return "unadmitted_leader";
     }
     return "?";
 }
@@ -50,18 +52,16 @@ Node::Node(NodeConfig config)
 }
 
 Message Node::make(MessageType type) const {
-    Message message{type, config_.self, election_.term(), election_.role(), election_.leader(), config_.incarnation};
-    if (type == MessageType::Heartbeat) {
-        message.departed = detector_.departures(kMaxDeparturesPerMessage);
-        message.lives = detector_.lives(kMaxDeparturesPerMessage);
-    }
-    return message;
+    return Message{type, config_.self, election_.term(), election_.role(), election_.leader(), config_.incarnation};
 }
 
-// Goodbyes heard by others: a leader that never heard one must not resurrect
-// that node. Later lives heard by others: a leader that missed the comeback
-// must still restart the node when that life dies.
-void Node::learn_departures(const Message& message, Millis now, Output& out) {
+// What heartbeats tell, so that the cluster's knowledge outlives any reign:
+// - later lives: a leader that missed a comeback still restarts it when it dies;
+// - goodbyes: a leader that never heard one must not resurrect that node
+//   (unless the node is being restarted: that goodbye was the SIGTERM half);
+// - members: every node knows every member, so every next leader does;
+// - restarts: back-off counts and restarts in flight carry over to the next leader.
+void Node::learn_gossip(const Message& message, Millis now, Output& out) {
     for (const Departure& life : message.lives) {
         if (life.name != config_.self && detector_.learn_life(life.name, life.incarnation, now)) {
             out.events.push_back(Event{Event::Kind::MemberJoined, life.name, election_.term()});
@@ -70,11 +70,51 @@ void Node::learn_departures(const Message& message, Millis now, Output& out) {
     if (message.role == Role::Leader) detector_.settle(message.departed);
     for (const Departure& departure : message.departed) {
         if (departure.name == config_.self) continue;
+        // A later life we know of is news for the sender (learn_departed says
+        // so in our lives). A goodbye told second-hand while the node is being
+        // restarted or still boots from it is, most likely, the restart's
+        // SIGTERM: no departure.
+        if (!detector_.knows_later_life(departure.name, departure.incarnation) &&
+            planner_.restarting(departure.name, now)) {
+            continue;
+        }
         if (detector_.learn_departed(departure.name, departure.incarnation)) {
             planner_.forget(departure.name);
             out.events.push_back(Event{Event::Kind::MemberDeparted, departure.name, election_.term()});
         }
     }
+    for (const Departure& member : message.members) {
+        if (member.name != config_.self && accept_name(member.name)) {
+            detector_.learn_member(member.name, member.incarnation, now);
+        }
+    }
+    const bool from_our_leader = message.role == Role::Leader && message.from == election_.leader() &&
+                                 !election_.is_leader();
+    for (const RestartNote& note : message.restarts) {
+        if (note.name == config_.self || !accept_name(note.name)) continue;
+        planner_.learn(note, from_our_leader, now);
+    }
+}
+
+bool Node::accept_name(const std::string& name) const {
+    const auto& expected = config_.expected_members;
+    return expected.empty() || std::find(expected.begin(), expected.end(), name) != expected.end();
+}
+
+// A higher node claims to lead, and we drop its messages (not an expected
+// member here, or no room in the table): leading beside it would make two
+// leaders for as long as it lasts, so we say so and stand down instead.
+bool Node::note_unadmitted(const Message& message, Millis now, Output& out) {
+    const bool claim = message.type == MessageType::Coordinator ||
+                       (message.type == MessageType::Heartbeat && message.role == Role::Leader);
+    if (!claim || !(config_.self < message.from)) return false;
+    if (now >= unadmitted_until_) {
+        out.events.push_back(Event{Event::Kind::UnadmittedLeader, message.from, message.term,
+                                   message.from + " claims to lead, but its messages are dropped here "
+                                                  "(not in EXPECTED_MEMBERS, or the member table is full)"});
+    }
+    unadmitted_until_ = now + config_.heartbeat_timeout;
+    return true;
 }
 
 Output Node::connected(Millis now) {
@@ -106,15 +146,15 @@ Output Node::disconnected(Millis now) {
     return out;
 }
 
-bool Node::accept(const Message& message) {
+bool Node::accept(const Message& message, Millis now, Output& out) {
     if (message.from == config_.self) {
         // Our own broadcast coming back is normal; our name from another process is not.
         if (message.incarnation != config_.incarnation) ++drops_.impostor;
         return false;
     }
-    const auto& expected = config_.expected_members;
-    if (!expected.empty() && std::find(expected.begin(), expected.end(), message.from) == expected.end()) {
+    if (!accept_name(message.from)) {
         ++drops_.unknown_sender;
+        note_unadmitted(message, now, out);
         return false;
     }
     return true;
@@ -131,17 +171,24 @@ Output Node::receive(const Message& message, Millis now) {
         if (message.type == MessageType::Heartbeat) on_echo(message.seq, now, out);
         return out;
     }
-    if (!accept(message)) return out;
+    if (!accept(message, now, out)) return out;
     if (message.type == MessageType::Goodbye) {
+        if (planner_.goodbye_is_restart(message.from, now)) {
+            out.events.push_back(Event{Event::Kind::GoodbyeInRestart, message.from, election_.term(),
+                                       "said goodbye while being restarted: part of the restart, not a departure"});
+            return out;
+        }
         detector_.departed(message.from, message.incarnation);
         planner_.forget(message.from);
         out.events.push_back(Event{Event::Kind::MemberDeparted, message.from, election_.term()});
         if (message.from == election_.leader()) absorb(election_.leader_left(now), now, out);
         return out;
     }
+    bool new_life = false;
     switch (detector_.heard(message.from, message.incarnation, now)) {
         case FailureDetector::Heard::TableFull:
             ++drops_.table_full;
+            note_unadmitted(message, now, out);
             return out;
         case FailureDetector::Heard::Departed:
             ++drops_.stale;  // sent before its goodbye, delivered after
@@ -151,13 +198,14 @@ Output Node::receive(const Message& message, Millis now) {
             out.events.push_back(Event{Event::Kind::MemberJoined, message.from, election_.term()});
             break;
         case FailureDetector::Heard::Restarted:
+            new_life = true;
             out.events.push_back(Event{Event::Kind::MemberRestarted, message.from, election_.term()});
             break;
         case FailureDetector::Heard::Known:
             break;
     }
-    planner_.healthy(message.from, now);
-    learn_departures(message, now, out);
+    planner_.healthy(message.from, now, new_life);
+    learn_gossip(message, now, out);
     absorb(election_.on_message(message, now), now, out);
     return out;
 }
@@ -166,7 +214,8 @@ Output Node::tick(Millis now) {
     Output out;
     if (!connected_) return out;
     check_own_path(now, out);
-    if (!deaf_ && may_elect(now)) absorb(election_.on_tick(now), now, out);
+    hold_or_resume(now, out);
+    if (election_.active() && may_elect(now)) absorb(election_.on_tick(now), now, out);
     if (now >= next_heartbeat_) send_heartbeat(now, out);
     if (is_leader() && hears_itself(now)) watch(now, out);
     return out;
@@ -190,10 +239,21 @@ void Node::check_own_path(Millis now, Output& out) {
     const Millis proof_at = echoed_sent_at_.value_or(connected_at_);
     if (deaf_ || now - proof_at <= config_.heartbeat_timeout) return;
     deaf_ = true;
-    election_.cut_off();
     out.events.push_back(Event{Event::Kind::CutOff, config_.self, election_.term(),
                                "no echo of my own heartbeats through the broker for " +
                                    std::to_string((now - proof_at).count()) + " ms"});
+}
+
+// Deaf, or a higher leader we cannot admit: no role in the election. Once
+// neither holds: listen, then elect, as after a reconnect.
+void Node::hold_or_resume(Millis now, Output& out) {
+    const bool hold = deaf_ || now < unadmitted_until_;
+    if (hold == !election_.active()) return;
+    if (hold) {
+        election_.cut_off();
+    } else {
+        election_.reconnected(now);
+    }
     on_leadership_change(now, out);
 }
 
@@ -205,14 +265,13 @@ void Node::on_echo(std::uint64_t seq, Millis now, Output& out) {
     unechoed_.erase(unechoed_.begin(), it + 1);
     if (!hears_itself(now)) return;  // a backlog from a stall: not proof of now
     if (deaf_) {
-        // As after a reconnect: listen, then elect; and everyone gets a fresh
-        // grace, since others may have been cut off too and be on their way back.
+        // As after a reconnect (the next tick listens, then elects), and
+        // everyone gets a fresh grace, since others may have been cut off too
+        // and be on their way back.
         deaf_ = false;
-        election_.reconnected(now);
         detector_.grace_all(now + config_.reconnect_grace);
         out.events.push_back(Event{Event::Kind::PathRestored, config_.self, election_.term(),
                                    "my own heartbeats come back through the broker again"});
-        on_leadership_change(now, out);
     } else if (lapsed_) {
         detector_.grace_all(now);  // what we missed meanwhile may still be queued
     }
@@ -238,6 +297,11 @@ Output Node::restart_finished(const std::string& name, bool ok, Millis now) {
     return Output{};
 }
 
+Output Node::restart_postponed(const std::string& name, Millis now) {
+    planner_.postponed(name, now);
+    return Output{};
+}
+
 Output Node::leave(Millis now) {
     Output out;
     if (connected_) out.send.push_back(Outgoing{make(MessageType::Goodbye), Audience::Everyone});
@@ -258,8 +322,7 @@ void Node::on_leadership_change(Millis now, Output& out) {
     const bool leading = election_.is_leader();
     if (leading != was_leader_) {
         was_leader_ = leading;
-        paced_ = false;
-        planner_.clear();  // restart history belongs to one reign
+        paced_ = false;  // the planner is kept: its state is the cluster's, not the reign's
         if (leading) {
             // Judge everyone from now on, including members never heard.
             detector_.grace_all(now);
@@ -285,6 +348,9 @@ Outgoing Node::heartbeat(Audience audience, Millis now) {
     constexpr std::size_t kEchoMemory = 64;  // older heartbeats prove nothing about now
     Message message = make(MessageType::Heartbeat);
     message.seq = ++heartbeats_sent_;
+    fill_gossip(message,
+                GossipSources{planner_.notes(now), detector_.departures(), detector_.lives(), detector_.members()},
+                gossip_, config_.max_message_bytes);
     unechoed_.push_back(Sent{message.seq, now});
     if (unechoed_.size() > kEchoMemory) unechoed_.pop_front();
     return Outgoing{std::move(message), audience};

@@ -16,7 +16,7 @@ Millis RecoveryPlanner::next_allowed(const std::string& name, Millis now) const 
     const auto it = nodes_.find(name);
     if (it == nodes_.end()) return now;
     const Node& node = it->second;
-    Millis earliest = std::max(now, node.booting_until);
+    Millis earliest = std::max({now, node.booting_until, node.retry_at, node.others_in_flight_until});
     if (node.in_a_row > 0) earliest = std::max(earliest, node.last_restart + backoff_after(node.in_a_row));
     return earliest;
 }
@@ -29,8 +29,9 @@ std::vector<std::string> RecoveryPlanner::plan(const std::vector<std::string>& d
         node.healthy_streak = false;
         if (restart.size() >= limit || node.in_flight || next_allowed(name, now) > now) continue;
         node.in_flight = true;
+        node.previous_restart = node.last_restart;
         node.last_restart = now;
-        ++node.in_a_row;
+        node.in_a_row = std::min<std::uint32_t>(node.in_a_row + 1, kMaxRestartsInARow);
         restart.push_back(name);
     }
     return restart;
@@ -44,11 +45,28 @@ void RecoveryPlanner::finished(const std::string& name, bool ok, Millis now) {
     it->second.booting_until = ok ? now + policy_.boot_grace : now;
 }
 
-void RecoveryPlanner::healthy(const std::string& name, Millis now) {
+void RecoveryPlanner::postponed(const std::string& name, Millis now) {
     const auto it = nodes_.find(name);
-    if (it == nodes_.end()) return;
+    if (it == nodes_.end() || !it->second.in_flight) return;
+    Node& node = it->second;
+    node.in_flight = false;
+    if (node.in_a_row > 0) --node.in_a_row;
+    node.last_restart = node.previous_restart;
+    node.retry_at = now + policy_.postpone_retry;
+}
+
+void RecoveryPlanner::healthy(const std::string& name, Millis now, bool new_life) {
+    auto it = nodes_.find(name);
+    if (it == nodes_.end()) {
+        if (!new_life) return;
+        it = nodes_.emplace(name, Node{}).first;  // remember the new life against stale notes
+    }
     Node& node = it->second;
     node.booting_until = Millis{0};
+    if (new_life) {
+        node.others_in_flight_until = Millis{0};  // whoever restarted it is done
+        node.new_life_at = now;
+    }
     if (!node.healthy_streak) {
         node.healthy_streak = true;
         node.healthy_since = now;
@@ -61,9 +79,54 @@ void RecoveryPlanner::unhealthy(const std::string& name) {
     if (const auto it = nodes_.find(name); it != nodes_.end()) it->second.healthy_streak = false;
 }
 
+std::vector<RestartNote> RecoveryPlanner::notes(Millis now) const {
+    std::vector<RestartNote> out;
+    for (const auto& [name, node] : nodes_) {
+        const bool in_flight = node.in_flight || now < node.others_in_flight_until;
+        const bool recent = node.in_a_row > 0 && now - node.last_restart < policy_.backoff_reset_after;
+        if (!in_flight && !recent) continue;
+        const auto age = std::max<Millis::rep>(0, (now - node.last_restart).count());
+        out.push_back(RestartNote{name, node.in_a_row, static_cast<std::uint64_t>(age), in_flight});
+    }
+    return out;
+}
+
+void RecoveryPlanner::learn(const RestartNote& note, bool authoritative, Millis now) {
+    const Millis restarted_at = now - Millis{static_cast<Millis::rep>(std::min(note.age_ms, kMaxNoteAgeMs))};
+    Node& node = nodes_[note.name];
+    // Ages travel with a delivery delay: within a second, the same restart.
+    constexpr Millis kSameRestart{1000};
+    const bool same = node.in_a_row > 0 && restarted_at <= node.last_restart + kSameRestart &&
+                      restarted_at >= node.last_restart - kSameRestart;
+    const bool newer = node.in_a_row == 0 || restarted_at > node.last_restart + kSameRestart;
+    if (same && !note.in_flight) node.others_in_flight_until = Millis{0};  // news that it finished
+    if (!authoritative && !newer) return;
+    // The leader's count stands; news of someone else's restart never lowers ours.
+    const std::uint32_t told = std::min(note.in_a_row, kMaxRestartsInARow);
+    node.in_a_row = authoritative ? told : std::max(node.in_a_row, told);
+    if (!same) node.last_restart = restarted_at;
+    // A restart issued before we heard a new life of it is over, whatever a
+    // late or stale note says.
+    const bool running = note.in_flight && !node.in_flight && restarted_at > node.new_life_at;
+    node.others_in_flight_until = running ? restarted_at + policy_.restart_timeout : Millis{0};
+}
+
 bool RecoveryPlanner::in_flight(const std::string& name) const {
     const auto it = nodes_.find(name);
     return it != nodes_.end() && it->second.in_flight;
+}
+
+bool RecoveryPlanner::restarting(const std::string& name, Millis now) const {
+    const auto it = nodes_.find(name);
+    if (it == nodes_.end()) return false;
+    const Node& node = it->second;
+    return node.in_flight || now < node.others_in_flight_until || now < node.booting_until;
+}
+
+bool RecoveryPlanner::goodbye_is_restart(const std::string& name, Millis now) const {
+    const auto it = nodes_.find(name);
+    // docker restart's SIGTERM comes while the command runs, never after it.
+    return it != nodes_.end() && (it->second.in_flight || now < it->second.others_in_flight_until);
 }
 
 std::uint32_t RecoveryPlanner::restarts_in_a_row(const std::string& name) const {

@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -109,13 +110,17 @@ Restarter::~Restarter() {
     for (const Child& child : children_) waitpid(child.pid, nullptr, WNOHANG);
 }
 
-bool Restarter::start(const std::string& name, Millis now, std::string& why) {
+Restarter::Start Restarter::start(const std::string& name, Millis now, std::string& why) {
+    if (std::any_of(children_.begin(), children_.end(), [&](const Child& c) { return c.name == name; })) {
+        why = "a restart of " + name + " is still running";
+        return Start::Postponed;
+    }
     if (children_.size() >= kMaxInFlight) {
-        why = "too many restarts in flight";
-        return false;
+        why = std::to_string(kMaxInFlight) + " restarts in flight already";
+        return Start::Postponed;
     }
     const auto argv = restart_argv(config_, name, why);
-    if (!argv) return false;
+    if (!argv) return Start::Failed;
     std::vector<char*> raw;
     raw.reserve(argv->size() + 1);
     for (const std::string& word : *argv) raw.push_back(const_cast<char*>(word.c_str()));
@@ -126,10 +131,10 @@ bool Restarter::start(const std::string& name, Millis now, std::string& why) {
     const int error = posix_spawnp(&pid, raw[0], spawn.actions(), spawn.attr(), raw.data(), environ);
     if (error != 0) {
         why = std::string("cannot run ") + raw[0] + ": " + std::strerror(error);
-        return false;
+        return Start::Failed;
     }
     children_.push_back(Child{pid, name, now + config_.timeout});
-    return true;
+    return Start::Started;
 }
 
 std::vector<Restarter::Finished> Restarter::poll(Millis now) {

@@ -36,8 +36,11 @@ public:
     Restarter(const Restarter&) = delete;
     Restarter& operator=(const Restarter&) = delete;
 
-    // Starts the restart and returns at once; false (with why) if it cannot.
-    bool start(const std::string& name, Millis now, std::string& why);
+    // Started: running, returns at once. Postponed (with why): no room, or a
+    // restart of that name is still running; not a failure of the node.
+    // Failed (with why): the name is refused or the command cannot run.
+    enum class Start { Started, Postponed, Failed };
+    Start start(const std::string& name, Millis now, std::string& why);
     // Reaps commands that ended; kills (whole process group) those past the timeout.
     std::vector<Finished> poll(Millis now);
 

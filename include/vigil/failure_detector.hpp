@@ -43,13 +43,19 @@ public:
     // Another node reports a later life of a member we hold as departed: it
     // is a member again, silent since `now`. True if this revived it.
     bool learn_life(const std::string& name, std::uint64_t incarnation, Millis now);
-    // For gossip, at most `limit` each: the goodbyes we know of, and the
-    // later lives we know of members that others still report as departed.
-    std::vector<Departure> departures(std::size_t limit) const;
-    std::vector<Departure> lives(std::size_t limit) const;
+    // For gossip, in name order: the goodbyes we know of, the later lives we
+    // know of members that others still report as departed, and the members
+    // (alive or dead) with the incarnation we last heard.
+    std::vector<Departure> departures() const;
+    std::vector<Departure> lives() const;
+    std::vector<Departure> members() const;
+    // Another node knows a member we do not: it is one, silent since `now`
+    // (so judged a timeout from now). True if it was new to us.
+    bool learn_member(const std::string& name, std::uint64_t incarnation, Millis now);
     // The leader no longer reports this member as departed: stop correcting it.
     void settle(const std::vector<Departure>& leaders_departures);
     // A member we expect, heard or not: silent since `now` at the latest.
+    // Expected members are never pushed out of a full table.
     void expect(const std::string& name, Millis now);
     // Nobody is judged on silence from before `now` (new leader, reconnect).
     void grace_all(Millis now);
@@ -64,6 +70,10 @@ public:
     std::vector<std::string> dead() const;
 
     Liveness liveness(const std::string& name) const;
+    std::uint64_t incarnation(const std::string& name) const;  // last heard (0: none)
+    // We heard a life of `name` later than `incarnation`, and it has not left.
+    bool knows_later_life(const std::string& name, std::uint64_t incarnation) const;
+
     bool knows(const std::string& name) const { return members_.count(name) != 0; }
     std::vector<MemberView> view(Millis now) const;
 
@@ -76,7 +86,12 @@ private:
         std::uint64_t departed_incarnation = 0;
         bool said_goodbye = false;
         bool correcting = false;  // others gossip an older goodbye: report our life
+        bool expected = false;
+        std::uint32_t times_heard = 0;  // saturating; 0 = only known from others
     };
+    // A full table makes room by pushing out one member that never answered
+    // (unexpected, heard at most once, not departed), the longest silent.
+    bool make_room();
     Millis timeout_;
     std::size_t max_members_;
     std::map<std::string, Member> members_;

@@ -25,10 +25,23 @@ struct Departure {
     bool operator==(const Departure&) const = default;
 };
 
-// Heartbeats carry the departures the sender knows of, at most this many (and
-// as many lives), so that a leader which never heard a goodbye does not
-// resurrect that node.
-inline constexpr std::size_t kMaxDeparturesPerMessage = 32;
+// Heartbeats carry slices of what the sender knows (members, departures,
+// later lives, restarts), rotating through it so that every message fits
+// MAX_MESSAGE_BYTES. A list holds at most this many entries on the wire.
+inline constexpr std::size_t kMaxEntriesPerList = 1024;
+
+// What a node knows of a member's restarts (RecoveryPlanner), for gossip: a
+// new leader carries on with the back-off and the restarts in flight.
+inline constexpr std::uint32_t kMaxRestartsInARow = 64;  // the back-off is at its cap long before
+inline constexpr std::uint64_t kMaxNoteAgeMs = (std::uint64_t{1} << 53) - 1;
+struct RestartNote {
+    std::string name;
+    std::uint32_t in_a_row = 0;  // restarts in a row (back-off count)
+    std::uint64_t age_ms = 0;    // since the last restart was issued
+    bool in_flight = false;      // that restart has not finished yet
+
+    bool operator==(const RestartNote&) const = default;
+};
 
 // Counters from the wire are bounded far below their type's limit, so that no
 // arithmetic on them can wrap and a wrapped or forged value is recognisable.
@@ -56,6 +69,11 @@ struct Message {
     // departed ("it came back as this incarnation"), so that a leader which
     // missed the comeback restarts the node when that life dies.
     std::vector<Departure> lives;
+    // Heartbeats only: members the sender knows (with their incarnations), so
+    // that every node, and so every next leader, knows every member.
+    std::vector<Departure> members;
+    // Heartbeats only: what the sender knows of members' restarts.
+    std::vector<RestartNote> restarts;
     // Heartbeats only: the sender's count of heartbeats sent (0 = none). Every
     // heartbeat also comes back to its sender; the count tells it which one,
     // and so when its own path through the broker last worked.

@@ -11,6 +11,7 @@
 #include "vigil/codec.hpp"
 #include "vigil/election.hpp"
 #include "vigil/failure_detector.hpp"
+#include "vigil/gossip.hpp"
 #include "vigil/message.hpp"
 #include "vigil/recovery_planner.hpp"
 #include "vigil/time.hpp"
@@ -28,6 +29,8 @@ struct NodeConfig {
     Millis reconnect_grace{5000};
     std::vector<std::string> expected_members;
     std::size_t max_members = 1024;
+    // What receivers accept: no heartbeat of ours is ever larger.
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;
     RecoveryPolicy recovery;
     // How much later than its schedule a heartbeat may arrive: the sidecar
     // loop's step plus the broker's delivery jitter. Silence is only proven
@@ -59,6 +62,8 @@ struct Event {
         PathRestored,   // our own heartbeats come back again
         MassSilence,    // many members dead at once: silence-based restarts paced
         MassSilenceOver,
+        GoodbyeInRestart,   // the SIGTERM half of a restart: not a departure
+        UnadmittedLeader,   // a higher node claims to lead but is no member here: we do not lead
     };
     Kind kind;
     std::string name;  // the leader for LeaderChanged ("" = none), else the member (self for ours)
@@ -101,6 +106,8 @@ public:
     Output receive(const Message& message, Millis now);
     Output tick(Millis now);
     Output restart_finished(const std::string& name, bool ok, Millis now);
+    // The restarter had no room for it (or runs one for that name already).
+    Output restart_postponed(const std::string& name, Millis now);
     Output leave(Millis now);  // graceful stop: say goodbye
     void count_drop(DecodeError error) { drops_.count(error); }
 
@@ -121,7 +128,8 @@ public:
     const RecoveryPlanner& planner() const { return planner_; }
 
 private:
-    bool accept(const Message& message);
+    bool accept(const Message& message, Millis now, Output& out);
+    bool accept_name(const std::string& name) const;
     void absorb(const Election::Effects& effects, Millis now, Output& out);
     void on_leadership_change(Millis now, Output& out);
     void send_heartbeat(Millis now, Output& out);
@@ -132,7 +140,9 @@ private:
     Millis proof_window() const { return 2 * config_.heartbeat_interval + config_.path_slack; }
     Millis proof_margin() const { return config_.heartbeat_interval + config_.path_slack; }
     std::size_t restart_limit(std::size_t dead, Millis now, Output& out);
-    void learn_departures(const Message& message, Millis now, Output& out);
+    void learn_gossip(const Message& message, Millis now, Output& out);
+    bool note_unadmitted(const Message& message, Millis now, Output& out);
+    void hold_or_resume(Millis now, Output& out);
     void watch(Millis now, Output& out);
     Message make(MessageType type) const;
 
@@ -163,6 +173,8 @@ private:
     bool lapsed_ = false;  // the proof went stale at some tick since the last echo
     bool paced_ = false;   // mass silence: restarts paced
     Millis next_paced_restart_{0};
+    Millis unadmitted_until_{0};  // a higher leader we cannot admit was heard recently
+    GossipCursors gossip_;
 };
 
 }  // namespace vigil

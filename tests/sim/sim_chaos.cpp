@@ -134,6 +134,9 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const Tweak& tweak) {
     options.fifo_links = setup.chance(700'000);
     options.route_leader_at_publish = setup.chance(500'000);
     options.through_codec = setup.chance(250'000);
+    // docker restart sends SIGTERM first: in half the seeds the old process
+    // says goodbye in the middle of its own restart.
+    options.restart_sigterm_ppm = setup.chance(500'000) ? 1'000'000 : 0;
     options.restart_fail_ppm = setup.chance(500'000) ? 0 : static_cast<std::uint32_t>(setup.between(std::uint64_t{0}, std::uint64_t{200'000}));
 
     if (tweak) tweak(options);

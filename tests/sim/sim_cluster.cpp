@@ -105,6 +105,17 @@ bool Simulation::restart_in_flight() const {
     return std::any_of(commands_.begin(), commands_.end(), [](const RestartCommand& c) { return !c.done; });
 }
 
+// A command for it is running, or others may still believe so: until the
+// news that it finished reaches them (the issuer's next heartbeat), and at
+// most RESTART_TIMEOUT after it was issued (when nobody believes it any more).
+bool Simulation::restart_running(std::size_t target) const {
+    const Millis lag = options_.timing.heartbeat_interval + options_.tick_max + options_.delay_cap;
+    const Millis believed = options_.timing.recovery.restart_timeout;
+    return std::any_of(commands_.begin(), commands_.end(), [&](const RestartCommand& c) {
+        return c.target == target && (!c.done || now_ - c.done_at <= lag || now_ - c.issued_at <= believed);
+    });
+}
+
 Process* Simulation::process(std::size_t slot, std::uint64_t id) {
     auto& p = slots_[slot].process;
     return p && p->id == id ? &*p : nullptr;
@@ -379,16 +390,22 @@ void Simulation::on_deliver(const SimEvent& e) {
     ++stats_.deliveries;
     if (!pub.injected && !echo) {
         p.last_heard_from[pub.from] = now_;
-        if (pub.message.type == MessageType::Goodbye) {
+        // A goodbye while a restart of its sender is running is the SIGTERM
+        // half of that restart (or indistinguishable from it): no departure.
+        if (pub.message.type == MessageType::Goodbye && !restart_running(pub.from)) {
             p.goodbye_heard[pub.from] = pub.message.incarnation;
             p.last_goodbye_from[pub.from] = now_;
+        } else if (pub.message.type == MessageType::Goodbye) {
+            p.goodbye_heard.erase(pub.from);
         } else {
             p.goodbye_heard.erase(pub.from);
         }
     }
     if (trace_.messages()) {
         trace_.note(now_, slots_[to].name, " <- ", to_string(pub.message.type), " from ", pub.message.from, " term ",
-                    pub.message.term, " role ", to_string(pub.message.role), " leader '", pub.message.leader, "'");
+                    pub.message.term, " role ", to_string(pub.message.role), " leader '", pub.message.leader, "'",
+                    " gossip: ", pub.message.departed.size(), " departed, ", pub.message.lives.size(), " lives, ",
+                    pub.message.members.size(), " members, ", pub.message.restarts.size(), " restarts");
     }
     apply(to, p.node->receive(pub.message, now_));
 }
@@ -401,6 +418,7 @@ std::optional<std::size_t> Simulation::start_restart(std::size_t issuer, const s
     command.issuer_process = slots_[issuer].process->id;
     command.target = *target_slot;
     command.fails = options_.restarts_never_work || rng_.chance(options_.restart_fail_ppm);
+    command.issued_at = now_;
     commands_.push_back(command);
     queue_.push(SimEvent{now_ + draw(options_.restart_act_min, options_.restart_act_max), 0, EventKind::RestartAct, 0,
                          commands_.size() - 1});
@@ -424,7 +442,18 @@ void Simulation::on_restart_act(std::uint64_t index) {
     } else {
         ++stats_.restarts_acted;
         if (target.process) {
-            trace_.note(now_, "restart kills the running ", target.name);
+            // docker restart: SIGTERM first (the service says goodbye), or a kill.
+            if (rng_.chance(options_.restart_sigterm_ppm)) {
+                trace_.note(now_, "restart stops the running ", target.name, " (SIGTERM: it says goodbye)");
+                apply(c.target, target.process->node->leave(now_));
+                // Those who did not know of the restart take the goodbye at its
+                // word; if none of them learns of the new life before it dies,
+                // to the cluster the node has left (forget_unknown_lives).
+                target.ever_left = true;
+                target.departed_incarnation = target.process->incarnation;
+            } else {
+                trace_.note(now_, "restart kills the running ", target.name);
+            }
             gone(c.target);
         }
         target.departed = false;

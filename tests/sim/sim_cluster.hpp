@@ -67,6 +67,7 @@ struct RestartCommand {
     bool fails = false;
     bool done = false;
     bool ok = false;
+    Millis issued_at{0};
     Millis done_at{0};
 };
 
@@ -130,6 +131,8 @@ public:
     std::size_t leader_count() const;
     std::size_t highest() const;  // the highest name (all slots)
     bool restart_in_flight() const;
+    // A goodbye of `target` now may be taken for the SIGTERM half of a restart.
+    bool restart_running(std::size_t target) const;
     // Does `observer` know a life of `slot` later than its last goodbye?
     bool knows_life_after_goodbye(std::size_t observer, std::size_t slot) const;
     const RestartCommand& command(std::size_t index) const { return commands_[index]; }

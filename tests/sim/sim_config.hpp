@@ -21,7 +21,9 @@ struct Timing {
     Millis pulse_timeout = 2000ms;
     // After an outage, the others may take detect_max + reconnect_max to be back.
     Millis reconnect_grace = 800ms;
-    RecoveryPolicy recovery{1500ms, 1000ms, 8000ms, 20000ms};  // grace, back-off 1 s -> 8 s, reset
+    // Boot grace, back-off 1 s -> 8 s, reset after 20 s; a restart command is
+    // over after 2.5 s (SimOptions' restart_act_max + restart_done_max).
+    RecoveryPolicy recovery{1500ms, 1000ms, 8000ms, 20000ms, 2500ms, 200ms};
     Millis path_slack = kPathSlack;  // what the monitor gives the core
 };
 
@@ -35,7 +37,7 @@ inline Timing shipped_timing() {
     t.reconnect_grace = 5000ms;  // BROKER_RECONNECT_MAX
     // Boot grace and back-off as shipped, but a 40 s cap (not 5 min), so that
     // a seed's convergence bound stays minutes, not hours.
-    t.recovery = RecoveryPolicy{10000ms, 10000ms, 40000ms, 600000ms};
+    t.recovery = RecoveryPolicy{10000ms, 10000ms, 40000ms, 600000ms, 30000ms, 2000ms};
     return t;
 }
 
@@ -68,6 +70,7 @@ struct SimOptions {
     // any) is killed and a new one started; after done_* more the command exits.
     std::uint32_t restart_fail_ppm = 0;
     std::uint32_t restart_abandon_ppm = 500'000;  // issuer died first: the daemon may not act
+    std::uint32_t restart_sigterm_ppm = 0;  // the old process stops gracefully (says goodbye) first
     Millis restart_act_min = 20ms, restart_act_max = 1500ms;
     Millis restart_done_min = 20ms, restart_done_max = 1000ms;
 
@@ -123,6 +126,7 @@ inline void use_shipped(SimOptions& drawn) {
     o.fifo_links = drawn.fifo_links;
     o.route_leader_at_publish = drawn.route_leader_at_publish;
     o.through_codec = drawn.through_codec;
+    o.restart_sigterm_ppm = drawn.restart_sigterm_ppm;
     o.restart_fail_ppm = drawn.restart_fail_ppm;
     drawn = o;
 }

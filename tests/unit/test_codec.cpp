@@ -64,7 +64,11 @@ TEST_CASE("codec: every message type and role round-trips", "[codec]") {
                                   "$(rm${IFS}-rf${IFS}~);`x`", 2}},
         {"heartbeat with gossip", {MessageType::Heartbeat, "a", 3, Role::Leader, "a", 9,
                                    {{"b", 7}, {"c", max_inc}}, {{"d", 12}}}},
-        {"heartbeat with its echo number", {MessageType::Heartbeat, "a", 3, Role::Follower, "b", 9, {}, {}, 12345}},
+        {"heartbeat with its echo number", {MessageType::Heartbeat, "a", 3, Role::Follower, "b", 9, {}, {}, {}, {}, 12345}},
+        {"heartbeat with members and restarts", {MessageType::Heartbeat, "a", 3, Role::Leader, "a", 9, {}, {},
+                                                  {{"b", 7}, {"c", max_inc}},
+                                                  {{"b", 3, 1500, true}, {"c", vigil::kMaxRestartsInARow, vigil::kMaxNoteAgeMs, false}},
+                                                  4}},
     };
     for (const auto& row : rows) {
         SECTION(row.name) {
@@ -354,7 +358,7 @@ TEST_CASE("message: node name validity", "[codec]") {
 TEST_CASE("codec: departed and lives lists are validated", "[codec]") {
     const std::string head = R"({"v":1,"type":"heartbeat","from":"a","term":1,"role":"leader","leader":"a","inc":1,)";
     std::string too_many = R"("departed":[)";
-    for (std::size_t i = 0; i <= vigil::kMaxDeparturesPerMessage; ++i) too_many += (i ? "," : "") + std::string(R"(["n",1])");
+    for (std::size_t i = 0; i <= vigil::kMaxEntriesPerList; ++i) too_many += (i ? "," : "") + std::string(R"(["n",1])");
     too_many += "]";
     struct Row {
         const char* name;
@@ -370,10 +374,20 @@ TEST_CASE("codec: departed and lives lists are validated", "[codec]") {
         {"negative incarnation", R"("lives":[["b",-1]])", DecodeError::BadField},
         {"name not valid", R"("departed":[["b c",1]])", DecodeError::BadName},
         {"more entries than the bound", too_many, DecodeError::BadField},
+        {"members like departures", R"("members":[["b",1],["c",2]])", DecodeError::None},
+        {"a member not a pair", R"("members":[["b",1,2]])", DecodeError::BadField},
+        {"a member with a bad name", R"("members":[["b c",1]])", DecodeError::BadName},
+        {"restart notes", R"("restarts":[["b",3,1500,1],["c",0,0,0]])", DecodeError::None},
+        {"a restart note of three fields", R"("restarts":[["b",3,1500]])", DecodeError::BadField},
+        {"in flight neither 0 nor 1", R"("restarts":[["b",3,1500,2]])", DecodeError::BadField},
+        {"restarts in a row past the bound", R"("restarts":[["b",65,1500,0]])", DecodeError::OutOfRange},
+        {"a restart note's age a string", R"("restarts":[["b",3,"1500",0]])", DecodeError::BadField},
+        {"a restart note's age past the bound", R"("restarts":[["b",3,9007199254740992,0]])", DecodeError::OutOfRange},
+        {"a restart note with a bad name", R"("restarts":[["",3,1500,0]])", DecodeError::BadName},
     };
     for (const auto& row : rows) {
         SECTION(row.name) {
-            const auto decoded = decode_checked(head + row.field + "}");
+            const auto decoded = decode_checked(head + row.field + "}", std::size_t{1} << 20);
             CHECK(decoded.error == row.error);
             CHECK(decoded.message.has_value() == (row.error == DecodeError::None));
         }

@@ -200,27 +200,14 @@ TEST_CASE("recovery planner: queries agree with plan()", "[recovery]") {
     CHECK(planner.restarts_in_a_row("a") == 2);
 }
 
-TEST_CASE("recovery planner: forget and clear drop all history", "[recovery]") {
-    struct Row {
-        const char* name;
-        bool use_clear;
-    };
-    const std::vector<Row> rows = {{"forget", false}, {"clear", true}};
-    for (const auto& row : rows) {
-        SECTION(row.name) {
-            RecoveryPlanner planner{RecoveryPolicy{}};
-            planner.plan({"a"}, Millis{0});
-            planner.finished("a", true, Millis{0});
-            planner.plan({"a"}, Millis{10'000});
-            REQUIRE(planner.in_flight("a"));
-            if (row.use_clear) {
-                planner.clear();
-            } else {
-                planner.forget("a");
-            }
-            CHECK_FALSE(planner.in_flight("a"));
-            CHECK(planner.restarts_in_a_row("a") == 0);
-            CHECK(planner.plan({"a"}, Millis{10'001}) == std::vector<std::string>{"a"});
-        }
-    }
+TEST_CASE("recovery planner: forget drops all history", "[recovery]") {
+    RecoveryPlanner planner{RecoveryPolicy{}};
+    planner.plan({"a"}, Millis{0});
+    planner.finished("a", true, Millis{0});
+    planner.plan({"a"}, Millis{10'000});
+    REQUIRE(planner.in_flight("a"));
+    planner.forget("a");
+    CHECK_FALSE(planner.in_flight("a"));
+    CHECK(planner.restarts_in_a_row("a") == 0);
+    CHECK(planner.plan({"a"}, Millis{10'001}) == std::vector<std::string>{"a"});
 }
