@@ -224,7 +224,9 @@ void apply(const Source& source, Config& config) {
     if (const auto value = source.get("EXPECTED_MEMBERS")) {
         config.expected_members = split_members("EXPECTED_MEMBERS", *value);
     }
-    set_integer(source, "MAX_MESSAGE_BYTES", config.max_message_bytes, 256, 1 << 20);
+    // 1024: a heartbeat with two 128-character names, every one escaped, and
+    // every number at its bound is 642 bytes; the gossip fills the rest.
+    set_integer(source, "MAX_MESSAGE_BYTES", config.max_message_bytes, 1024, 1 << 20);
     set_integer(source, "MAX_MEMBERS", config.max_members, 1, 100000);
 
     BrokerConfig& broker = config.broker;
@@ -348,6 +350,19 @@ void Config::validate() const {
                 millis_text(kPathSlack) + " (the sidecar loop's and the broker's jitter)");
     }
     if (mass_silence_pace < Millis{0}) bad("MASS_SILENCE_RESTART_PACE", millis_text(mass_silence_pace), "negative");
+    // An ANSWER must be able to come back: two trips through the loop and the broker.
+    if (election_timeout < 2 * kPathSlack) {
+        bad("ELECTION_TIMEOUT", millis_text(election_timeout),
+            "must be at least " + millis_text(2 * kPathSlack) + " (an ELECTION and its ANSWER through the broker)");
+    }
+    if (restart.backoff_reset_after < std::max(restart.backoff_initial, 2 * heartbeat_timeout)) {
+        bad("RESTART_BACKOFF_RESET_AFTER", millis_text(restart.backoff_reset_after),
+            "must be at least RESTART_BACKOFF_INITIAL and 2 x HEARTBEAT_TIMEOUT: healthy means heard that long");
+    }
+    if (expected_members.size() > max_members) {
+        bad("MAX_MEMBERS", std::to_string(max_members),
+            "below the " + std::to_string(expected_members.size()) + " names of EXPECTED_MEMBERS");
+    }
     if (control_exchange.empty() || control_exchange.size() > 127) {
         bad("CONTROL_EXCHANGE", control_exchange, "1-127 characters");
     }

@@ -29,7 +29,7 @@ vigil::Config test_config(const std::string& name, const std::string& exchange) 
         {"CONTROL_EXCHANGE", exchange},
         {"HEARTBEAT_INTERVAL", "100ms"},
         {"HEARTBEAT_TIMEOUT", "600ms"},
-        {"ELECTION_TIMEOUT", "300ms"},
+        {"ELECTION_TIMEOUT", "500ms"},
         {"PULSE_TIMEOUT", "500ms"},
         {"RESTART_BACKEND", "none"},
     };
