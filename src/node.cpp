@@ -88,11 +88,8 @@ void Node::learn_gossip(const Message& message, Millis now, Output& out) {
             detector_.learn_member(member.name, member.incarnation, now);
         }
     }
-    const bool from_our_leader = message.role == Role::Leader && message.from == election_.leader() &&
-                                 !election_.is_leader();
     for (const RestartNote& note : message.restarts) {
-        if (note.name == config_.self || !accept_name(note.name)) continue;
-        planner_.learn(note, from_our_leader, now);
+        if (note.name != config_.self && accept_name(note.name)) planner_.learn(note, now);
     }
 }
 

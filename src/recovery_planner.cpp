@@ -27,6 +27,10 @@ std::vector<std::string> RecoveryPlanner::plan(const std::vector<std::string>& d
     for (const std::string& name : dead) {
         Node& node = nodes_[name];
         node.healthy_streak = false;
+        // No restart for a whole reset period: it was healthy meanwhile (a node
+        // that stays dead is retried at least every backoff_max), whoever
+        // watched it then; followers never hear members to see it themselves.
+        if (node.in_a_row > 0 && now - node.last_restart > policy_.backoff_reset_after) node.in_a_row = 0;
         if (restart.size() >= limit || node.in_flight || next_allowed(name, now) > now) continue;
         node.in_flight = true;
         node.previous_restart = node.last_restart;
@@ -91,20 +95,24 @@ std::vector<RestartNote> RecoveryPlanner::notes(Millis now) const {
     return out;
 }
 
-void RecoveryPlanner::learn(const RestartNote& note, bool authoritative, Millis now) {
+void RecoveryPlanner::learn(const RestartNote& note, Millis now) {
     const Millis restarted_at = now - Millis{static_cast<Millis::rep>(std::min(note.age_ms, kMaxNoteAgeMs))};
+    const std::uint32_t count = std::min(note.in_a_row, kMaxRestartsInARow);
     Node& node = nodes_[note.name];
-    // Ages travel with a delivery delay: within a second, the same restart.
-    constexpr Millis kSameRestart{1000};
-    const bool same = node.in_a_row > 0 && restarted_at <= node.last_restart + kSameRestart &&
-                      restarted_at >= node.last_restart - kSameRestart;
-    const bool newer = node.in_a_row == 0 || restarted_at > node.last_restart + kSameRestart;
-    if (same && !note.in_flight) node.others_in_flight_until = Millis{0};  // news that it finished
-    if (!authoritative && !newer) return;
-    // The leader's count stands; news of someone else's restart never lowers ours.
-    const std::uint32_t told = std::min(note.in_a_row, kMaxRestartsInARow);
-    node.in_a_row = authoritative ? told : std::max(node.in_a_row, told);
-    if (!same) node.last_restart = restarted_at;
+    // Ages travel with delivery delays, so times match only roughly; each
+    // restart raises the count, so (count, time) tells restarts apart.
+    constexpr Millis kTimeSlack{1000};
+    const bool same = count == node.in_a_row && restarted_at <= node.last_restart + kTimeSlack &&
+                      restarted_at >= node.last_restart - kTimeSlack;
+    const bool newer = !same && (restarted_at > node.last_restart + kTimeSlack ||
+                                 (count > node.in_a_row && restarted_at >= node.last_restart - kTimeSlack));
+    if (same) {
+        if (!note.in_flight) node.others_in_flight_until = Millis{0};  // news that it finished
+        return;
+    }
+    if (!newer) return;  // our news is fresher: we tell them, not they us
+    node.in_a_row = count;
+    node.last_restart = restarted_at;
     // A restart issued before we heard a new life of it is over, whatever a
     // late or stale note says.
     const bool running = note.in_flight && !node.in_flight && restarted_at > node.new_life_at;

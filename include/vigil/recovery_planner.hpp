@@ -51,9 +51,9 @@ public:
     // What this node knows, for gossip: members restarted within the reset
     // window or with a restart in flight (ages relative to `now`).
     std::vector<RestartNote> notes(Millis now) const;
-    // Another node's notes. From the leader (and we do not lead): its word
-    // stands. Otherwise only a restart more recent than ours is news.
-    void learn(const RestartNote& note, bool authoritative, Millis now);
+    // Another node's note: news of a restart we did not know (a later one,
+    // or a higher count), or that one we knew has finished.
+    void learn(const RestartNote& note, Millis now);
 
     bool in_flight(const std::string& name) const;  // by us
     // A restart by anyone is running, or the node is still booting from one.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "vigil/codec.hpp"
 #include "vigil/node.hpp"
 
 using vigil::Audience;
@@ -370,12 +371,18 @@ namespace {
 // with a new incarnation, as the command back-end would.
 class Cluster {
 public:
-    explicit Cluster(std::vector<std::string> names) : names_(std::move(names)) {}
+    // expect_all: every node is told every name (EXPECTED_MEMBERS), else none.
+    explicit Cluster(std::vector<std::string> names, bool expect_all = true)
+        : names_(std::move(names)), expect_all_(expect_all) {}
 
     void start(const std::string& name, long at) {
-        nodes_[name] = std::make_unique<Node>(config_for(name, names_, ++incarnation_));
+        nodes_[name] = std::make_unique<Node>(
+            config_for(name, expect_all_ ? names_ : std::vector<std::string>{}, ++incarnation_));
+        started_[name].push_back(at);
         handle(name, nodes_[name]->connected(Millis{at}), at);
     }
+    bool alive(const std::string& name) const { return nodes_.count(name) != 0; }
+    const std::vector<long>& starts(const std::string& name) { return started_[name]; }
     void kill(const std::string& name) { nodes_.erase(name); }
     // Graceful stop: goodbye, then the process ends.
     void leave(const std::string& name) {
@@ -453,6 +460,8 @@ private:
     }
 
     std::vector<std::string> names_;
+    bool expect_all_ = true;
+    std::map<std::string, std::vector<long>> started_;
     std::map<std::string, std::unique_ptr<Node>> nodes_;
     std::set<std::string> away_;
     std::deque<vigil::Outgoing> queue_;
@@ -759,4 +768,116 @@ TEST_CASE("node: terms never wrap", "[node][terms]") {
         CHECK(d.node.leader() == "z");  // a lower claim at the same, saturated term does not stick
         CHECK(d.node.term() == max);
     }
+}
+
+// ---- the cluster's memory survives its leader ---------------------------------
+
+TEST_CASE("node: without EXPECTED_MEMBERS, a member nobody but the old leader heard is not forgotten",
+          "[node][memory]") {
+    // Followers heartbeat to the leader only; a relaunched m hears the leader
+    // and later joiners, and learns the rest from the leader's gossip.
+    Cluster cluster({"a", "b", "m", "z"}, false);
+    for (const auto& name : {"a", "b", "m", "z"}) cluster.start(name, 0);
+    cluster.run_until(20000);
+    REQUIRE(cluster.at("a").leader() == "z");
+    cluster.kill("m");  // z relaunches it
+    cluster.run_until(40000);
+    REQUIRE(cluster.alive("m"));
+    cluster.kill("z");
+    cluster.kill("b");
+    cluster.run_until(90000);
+    std::set<std::string> by_m;
+    for (const auto& r : cluster.restarts())
+        if (r.by == "m") by_m.insert(r.name);
+    CHECK(by_m == std::set<std::string>{"b", "z"});
+    CHECK(cluster.alive("b"));
+    CHECK(cluster.at("a").leader() == "z");
+}
+
+TEST_CASE("node: a crash-looping highest node backs off whoever leads", "[node][memory]") {
+    // z dies 3 s after every start; each time, it led in between. The
+    // back-off (10 s doubling) must grow across those reigns.
+    Cluster cluster({"a", "b", "z"});
+    for (const auto& name : {"a", "b", "z"}) cluster.start(name, 0);
+    cluster.run_until(20000);
+    long last_start = cluster.starts("z").back();
+    cluster.kill("z");
+    for (long t = 20000; t < 260000; t += 100) {
+        cluster.run_until(t);
+        if (cluster.alive("z") && cluster.starts("z").back() != last_start) {
+            last_start = cluster.starts("z").back();
+        }
+        if (cluster.alive("z") && t - last_start >= 3000) cluster.kill("z");
+    }
+    std::vector<long> restarts_of_z;
+    for (const auto& r : cluster.restarts())
+        if (r.name == "z") restarts_of_z.push_back(r.at);
+    REQUIRE(restarts_of_z.size() >= 4);
+    CHECK(restarts_of_z.size() <= 6);  // 13 in 75 s before the fix
+    for (std::size_t i = 2; i < restarts_of_z.size(); ++i) {
+        INFO("gap " << i << ": " << restarts_of_z[i] - restarts_of_z[i - 1] << " ms after "
+                    << restarts_of_z[i - 1] - restarts_of_z[i - 2] << " ms");
+        CHECK(restarts_of_z[i] - restarts_of_z[i - 1] > restarts_of_z[i - 1] - restarts_of_z[i - 2]);
+    }
+}
+
+TEST_CASE("node: a goodbye in the middle of its restart is part of the restart", "[node][memory]") {
+    Driver d{config_for("z", {"w"})};
+    d.connect(0);
+    d.run(0, 20000, [&](long t) {
+        if (t <= 8000 && t % 2000 == 0) d.receive(heartbeat("w", d.node.term(), Role::Follower, "z"), t);
+    });
+    REQUIRE(d.restarts().size() == 1);  // w fell silent: restart in flight
+    d.receive(Message{MessageType::Goodbye, "w", d.node.term(), Role::Follower, "z", 7}, 20100);  // SIGTERM
+    CHECK(d.events(Event::Kind::MemberDeparted).empty());
+    CHECK(d.events(Event::Kind::GoodbyeInRestart).size() == 1);
+    d.record(20200, d.node.restart_finished("w", false, Millis{20200}));  // the start half failed
+    d.run(20300, 40000);
+    CHECK(d.restarts().size() >= 2);  // tried again: w did not leave, it is down
+
+    SECTION("a goodbye with no restart running is a departure") {
+        Driver e{config_for("z", {"w"})};
+        e.connect(0);
+        e.run(0, 8000, [&](long t) {
+            if (t % 2000 == 0) e.receive(heartbeat("w", e.node.term(), Role::Follower, "z"), t);
+        });
+        e.receive(Message{MessageType::Goodbye, "w", e.node.term(), Role::Follower, "z", 7}, 8100);
+        CHECK(e.events(Event::Kind::MemberDeparted).size() == 1);
+        e.run(8200, 40000);
+        CHECK(e.restarts().empty());
+    }
+}
+
+TEST_CASE("node: a higher leader whose messages are dropped is said loudly, and not led beside", "[node][memory]") {
+    Driver d{config_for("m", {"a", "m"})};  // z is not in this node's EXPECTED_MEMBERS
+    d.connect(0);
+    d.run(0, 8000);
+    REQUIRE(d.node.is_leader());
+    d.run(8100, 20000, [&](long t) {
+        if (t % 2000 == 0) d.receive(Message{MessageType::Heartbeat, "z", 5, Role::Leader, "z", 9}, t);
+    });
+    const auto loud = d.events(Event::Kind::UnadmittedLeader);
+    REQUIRE(loud.size() == 1);  // once, not every heartbeat
+    CHECK(loud[0].name == "z");
+    CHECK_FALSE(d.node.is_leader());
+    CHECK(d.node.drops().unknown_sender >= 6);
+    d.run(20100, 40000);  // z is gone: m leads again
+    CHECK(d.node.is_leader());
+}
+
+TEST_CASE("node: its own heartbeat never outgrows what receivers accept", "[node][memory]") {
+    std::vector<std::string> names;
+    for (int i = 0; i < 40; ++i) names.push_back(std::to_string(100 + i) + std::string(97, 'x'));  // 100 characters
+    NodeConfig c = config_for("z", names);
+    c.max_members = 64;
+    Driver d{c};
+    d.connect(0);
+    for (const auto& name : names) d.receive(Message{MessageType::Goodbye, name, 0, Role::Follower, "", 7}, 10);
+    d.run(100, 20000);
+    std::set<std::string> told;
+    for (const auto& [at, beat] : d.sent(MessageType::Heartbeat)) {
+        CHECK(vigil::encode(beat.message).size() <= vigil::kDefaultMaxMessageBytes);
+        for (const auto& departure : beat.message.departed) told.insert(departure.name);
+    }
+    CHECK(told.size() == names.size());  // all 40 departures told, not the first 32
 }

@@ -211,3 +211,63 @@ TEST_CASE("recovery planner: forget drops all history", "[recovery]") {
     CHECK(planner.restarts_in_a_row("a") == 0);
     CHECK(planner.plan({"a"}, Millis{10'001}) == std::vector<std::string>{"a"});
 }
+
+// ---- the planner's state is the cluster's ----------------------------------
+
+TEST_CASE("recovery planner: notes carry the back-off and the restarts in flight to the next leader", "[recovery]") {
+    RecoveryPolicy policy;  // back-off 10 s doubling, restart timeout 30 s
+    RecoveryPlanner leader{policy}, follower{policy};
+    leader.plan({"z"}, Millis{0});
+    leader.finished("z", true, Millis{1000});
+    leader.plan({"z"}, Millis{20'000});  // in flight, 2 in a row
+    for (const auto& note : leader.notes(Millis{20'500})) follower.learn(note, Millis{20'500});
+
+    SECTION("the follower, leading next, counts on from there") {
+        CHECK(follower.restarts_in_a_row("z") == 2);
+        CHECK(follower.restarting("z", Millis{21'000}));
+        CHECK(follower.plan({"z"}, Millis{25'000}).empty());           // still in flight elsewhere
+        CHECK(follower.next_allowed("z", Millis{25'000}) >= Millis{40'000});  // the 20 s back-off, from 20 s
+        CHECK(follower.plan({"z"}, Millis{50'001}) == std::vector<std::string>{"z"});  // past RESTART_TIMEOUT
+        CHECK(follower.restarts_in_a_row("z") == 3);
+    }
+    SECTION("a new life heard ends the other leader's restart") {
+        follower.healthy("z", Millis{22'000}, true);
+        CHECK_FALSE(follower.restarting("z", Millis{22'000}));
+        // A late note of that same restart does not bring it back.
+        for (const auto& note : leader.notes(Millis{21'000})) follower.learn(note, Millis{22'100});
+        CHECK_FALSE(follower.restarting("z", Millis{22'100}));
+    }
+    SECTION("news that it finished clears it") {
+        leader.finished("z", true, Millis{21'000});
+        for (const auto& note : leader.notes(Millis{21'100})) follower.learn(note, Millis{21'100});
+        CHECK_FALSE(follower.goodbye_is_restart("z", Millis{21'200}));
+    }
+    SECTION("a follower's older news never lowers a leader's count") {
+        RecoveryPlanner stale{policy};
+        stale.learn(vigil::RestartNote{"z", 1, 30'000, false}, Millis{20'500});  // restarted at -9.5 s
+        for (const auto& note : stale.notes(Millis{20'600})) leader.learn(note, Millis{20'600});
+        CHECK(leader.restarts_in_a_row("z") == 2);
+        CHECK(leader.in_flight("z"));
+    }
+}
+
+TEST_CASE("recovery planner: a postponed restart is no crash", "[recovery]") {
+    RecoveryPlanner planner{RecoveryPolicy{}};
+    REQUIRE(planner.plan({"a"}, Millis{0}) == std::vector<std::string>{"a"});
+    planner.postponed("a", Millis{0});
+    CHECK_FALSE(planner.in_flight("a"));
+    CHECK(planner.restarts_in_a_row("a") == 0);
+    CHECK(planner.plan({"a"}, Millis{500}).empty());  // retried after postpone_retry (1 s)
+    CHECK(planner.plan({"a"}, Millis{1000}) == std::vector<std::string>{"a"});
+    CHECK(planner.restarts_in_a_row("a") == 1);  // the first restart, at once, as if never refused
+}
+
+TEST_CASE("recovery planner: a goodbye while its restart runs is part of the restart", "[recovery]") {
+    RecoveryPlanner planner{RecoveryPolicy{}};
+    CHECK_FALSE(planner.goodbye_is_restart("a", Millis{0}));  // never restarted: a real goodbye
+    planner.plan({"a"}, Millis{0});
+    CHECK(planner.goodbye_is_restart("a", Millis{100}));  // docker restart's SIGTERM
+    planner.finished("a", false, Millis{200});             // ... and its start half failed
+    CHECK_FALSE(planner.goodbye_is_restart("a", Millis{300}));
+    CHECK(planner.plan({"a"}, Millis{10'200}) == std::vector<std::string>{"a"});  // tried again after back-off
+}
