@@ -70,8 +70,16 @@ void random_fault(Simulation& sim, Rng& rng) {
         sim.split(std::move(side), span(200, 3000));
     } else if (roll < 78) {
         if (can_lose_one) sim.leave(pick_target(sim, rng, healthy), span(1000, 15000));
-    } else if (roll < 82) {
+    } else if (roll < 80) {
         sim.forge(rng);
+    } else if (roll < 81) {
+        sim.junk(rng);
+    } else if (roll < 82) {
+        // The highest node, most often: it leads each time it comes back.
+        const std::size_t victim = rng.chance(600'000) ? sim.highest() : pick_target(sim, rng, all);
+        if (can_lose_one && sim.healthy(victim)) {
+            sim.crash_loop(victim, static_cast<std::uint32_t>(rng.between(std::uint64_t{2}, std::uint64_t{5})));
+        }
     } else if (roll < 86) {
         Weather w = draw_weather(rng, sim.options());
         sim.set_weather(w);
@@ -90,7 +98,9 @@ std::string describe(const std::vector<std::string>& names, const SimOptions& o)
          << o.weather.delay_min.count() << ".." << o.weather.delay_max.count() << " ms; "
          << (o.fifo_links ? "fifo" : "reordering") << ", leader routing at "
          << (o.route_leader_at_publish ? "publish" : "delivery") << (o.through_codec ? ", via codec" : "")
-         << ", restart failures " << o.restart_fail_ppm << " ppm";
+         << ", restart failures " << o.restart_fail_ppm << " ppm"
+         << (o.restart_sigterm_ppm ? ", SIGTERM-first restarts" : "")
+         << (o.expect_members ? ", EXPECTED_MEMBERS" : ", no EXPECTED_MEMBERS");
     return text.str();
 }
 
@@ -137,6 +147,8 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const Tweak& tweak) {
     // docker restart sends SIGTERM first: in half the seeds the old process
     // says goodbye in the middle of its own restart.
     options.restart_sigterm_ppm = setup.chance(500'000) ? 1'000'000 : 0;
+    // Half the seeds run without EXPECTED_MEMBERS: members known only by gossip.
+    options.expect_members = setup.chance(500'000);
     options.restart_fail_ppm = setup.chance(500'000) ? 0 : static_cast<std::uint32_t>(setup.between(std::uint64_t{0}, std::uint64_t{200'000}));
 
     if (tweak) tweak(options);

@@ -11,6 +11,7 @@ void SimStats::add(const SimStats& o) {
     crashes += o.crashes, hangs += o.hangs, stalls += o.stalls, apoptoses += o.apoptoses;
     cuts += o.cuts, black_holes += o.black_holes, outages += o.outages, splits += o.splits, leaves += o.leaves;
     forgeries += o.forgeries, restarts_of_live += o.restarts_of_live;
+    junk += o.junk, crash_loops += o.crash_loops, members_forgotten += o.members_forgotten;
     restarts_by_cut_off += o.restarts_by_cut_off;
     restarts_emitted += o.restarts_emitted, restarts_acted += o.restarts_acted;
     restarts_failed += o.restarts_failed, restarts_abandoned += o.restarts_abandoned;
@@ -44,7 +45,7 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
     base_config_.reconnect_grace = t.reconnect_grace;
     base_config_.recovery = t.recovery;
     base_config_.path_slack = t.path_slack;
-    base_config_.expected_members = sorted_names_;  // the compose generator knows them all
+    if (options_.expect_members) base_config_.expected_members = sorted_names_;
     base_config_.max_members = 64;
 }
 
@@ -200,6 +201,9 @@ void Simulation::handle(const SimEvent& e) {
         case EventKind::Start:
             if (!slots_[e.slot].process) start_process(e.slot);
             break;
+        case EventKind::LoopCrash:
+            if (process(e.slot, e.a)) crash(e.slot, "crash (crash loop)");
+            break;
         case EventKind::OperatorStart: {
             Slot& s = slots_[e.slot];
             if (s.departed && s.leave_id == e.a && !s.process) {
@@ -249,6 +253,11 @@ void Simulation::start_process(std::size_t slot) {
     ++stats_.processes_started;
     trace_.note(now_, s.name, " process started (incarnation ", s.process->incarnation, ")");
     queue_.push(SimEvent{now_ + draw(options_.boot_min, options_.boot_max), 0, EventKind::Boot, slot, id});
+    if (s.crash_loop_left > 0) {
+        --s.crash_loop_left;
+        const Millis timeout = options_.timing.heartbeat_timeout;
+        queue_.push(SimEvent{now_ + draw(timeout / 2, 3 * timeout), 0, EventKind::LoopCrash, slot, id});
+    }
     queue_.push(SimEvent{now_ + draw(Millis{0}, options_.tick_max), 0, EventKind::Tick, slot, id});
 }
 
@@ -321,15 +330,34 @@ bool Simulation::knows_life_after_goodbye(std::size_t observer, std::size_t slot
 // living member heard a later life of it (the core gossips goodbyes, not
 // lives). If no one living knows its latest life and that life has died, it
 // is not the leader's to restart: the operator starts it again.
+//
+// Without EXPECTED_MEMBERS, likewise, a member is known only to the processes
+// that heard of it: if every one of them has died too, nobody can restart it.
 void Simulation::forget_unknown_lives() {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         Slot& s = slots_[i];
-        if (s.process || s.departed || !s.ever_left || life_known(i)) continue;
+        if (s.process || s.departed) continue;
+        const bool lost_life = s.ever_left && !life_known(i);
+        const bool lost_member = !options_.expect_members && !member_known(i);
+        if (!lost_life && !lost_member) continue;
         s.departed = true;
         ++s.leave_id;
-        trace_.note(now_, s.name, " is down and no living node knows its last life; the operator will start it again");
+        if (lost_member) ++stats_.members_forgotten;
+        trace_.note(now_, s.name, lost_life ? " is down and no living node knows its last life"
+                                            : " is down and no living node knows it is a member",
+                    "; the operator will start it again");
         queue_.push(SimEvent{now_ + draw(Millis{1000}, Millis{5000}), 0, EventKind::OperatorStart, i, s.leave_id});
     }
+}
+
+bool Simulation::member_known(std::size_t slot) const {
+    for (std::size_t q = 0; q < slots_.size(); ++q) {
+        if (q == slot || !slots_[q].process) continue;
+        for (const vigil::MemberView& member : slots_[q].process->node->members(now_)) {
+            if (member.name == slots_[slot].name && member.liveness != vigil::Liveness::Departed) return true;
+        }
+    }
+    return false;
 }
 
 // ---- carrying out what a node asked for -------------------------------------

@@ -56,6 +56,7 @@ struct Slot {
     std::uint64_t departed_incarnation = 0;
     std::uint64_t leave_id = 0;
     bool ever_left = false;              // said goodbye at least once
+    std::uint32_t crash_loop_left = 0;   // its next processes die soon after starting
     std::uint64_t last_incarnation = 0;  // of the latest process in this slot
     Millis down_since{0};
 };
@@ -73,7 +74,8 @@ struct RestartCommand {
 
 struct SimStats {
     std::uint64_t crashes = 0, hangs = 0, stalls = 0, apoptoses = 0, cuts = 0, black_holes = 0, outages = 0, splits = 0;
-    std::uint64_t forgeries = 0;
+    std::uint64_t forgeries = 0, junk = 0, crash_loops = 0;
+    std::uint64_t members_forgotten = 0;  // no EXPECTED_MEMBERS, and every process that knew it died
     std::uint64_t restarts_of_live = 0;  // of a healthy process connected for a false-death window
     std::uint64_t restarts_by_cut_off = 0;  // ... by an issuer whose own link was down
     std::uint64_t leaves = 0, restarts_emitted = 0, restarts_acted = 0, restarts_failed = 0;
@@ -106,6 +108,10 @@ public:
     // A forged message in a member's name, any field values: the core must
     // neither act on it wrongly nor lose its way once such input stops.
     void forge(Rng& rng);
+    // A sender no deployment knows, heard once (junk filling the table).
+    void junk(Rng& rng);
+    // The node's next `times` processes each die 0.5..3 timeouts after starting.
+    void crash_loop(std::size_t slot, std::uint32_t times);
     void broker_outage(Millis duration);
     void split(std::vector<std::uint8_t> side, Millis duration);
     void leave(std::size_t slot, Millis operator_after);
@@ -161,6 +167,7 @@ private:
     void terminate(std::size_t slot);
     void gone(std::size_t slot);
     bool life_known(std::size_t slot) const;
+    bool member_known(std::size_t slot) const;
     void forget_unknown_lives();
     Millis draw(Millis lo, Millis hi);
 

@@ -65,6 +65,9 @@ struct SimOptions {
     bool route_leader_at_publish = false;
     // Send every message through encode()/decode() and check the round trip.
     bool through_codec = false;
+    // Every node is told every name (EXPECTED_MEMBERS, as the compose
+    // generator does); otherwise none, and they learn the members by gossip.
+    bool expect_members = true;
 
     // The restart command ("docker restart"): after act_* the old process (if
     // any) is killed and a new one started; after done_* more the command exits.
@@ -127,6 +130,7 @@ inline void use_shipped(SimOptions& drawn) {
     o.route_leader_at_publish = drawn.route_leader_at_publish;
     o.through_codec = drawn.through_codec;
     o.restart_sigterm_ppm = drawn.restart_sigterm_ppm;
+    o.expect_members = drawn.expect_members;
     o.restart_fail_ppm = drawn.restart_fail_ppm;
     drawn = o;
 }

@@ -23,6 +23,7 @@ enum class EventKind : std::uint8_t {
     RestartDone,   // the restart command exits
     OperatorStart, // an operator starts a node that left gracefully
     Start,         // first start of a container
+    LoopCrash,     // a node in a crash loop dies soon after its start
 };
 
 struct SimEvent {

@@ -117,10 +117,26 @@ void Simulation::forge(Rng& rng) {
     network_.inject(m, victim, now_, draw(Millis{0}, options_.delay_cap));
 }
 
+void Simulation::junk(Rng& rng) {
+    Message m{MessageType::Heartbeat, "junk-" + std::to_string(rng.next() % 1000), 0, Role::Follower, "",
+              rng.next() % kMaxIncarnation};
+    ++stats_.junk;
+    trace_.note(now_, "junk heartbeat from ", m.from);
+    network_.inject(m, 0, now_, draw(Millis{0}, options_.delay_cap));
+}
+
+void Simulation::crash_loop(std::size_t slot, std::uint32_t times) {
+    Slot& s = slots_[slot];
+    ++stats_.crash_loops;
+    s.crash_loop_left = times;
+    trace_.note(now_, s.name, " goes into a crash loop (", times, " starts)");
+    crash(slot, "crash (crash loop)");
+}
+
 void Simulation::heal() {
     trace_.note(now_, "heal: faults end");
     broker_down_ = false;
-    for (Slot& s : slots_) s.cut = false;
+    for (Slot& s : slots_) s.cut = false, s.crash_loop_left = 0;
     network_.heal_split(now_);
     Weather calm = network_.weather();
     calm.loss_ppm = 0;

@@ -29,6 +29,11 @@
 //  I8 Bully: a node does not become leader while a higher node has been
 //     reachable both ways (both connected, no split, nothing lost between
 //     them) for usurper_window(): that node would have sent it an ANSWER.
+//  I9 memory across reigns: when X was last restarted by another process P,
+//     and the new issuer could have known it (P is still alive, both links
+//     up and nothing lost from P to it since P issued it, and a heartbeat
+//     interval has passed), the new restart must not overlap P's (still
+//     running) and must respect P's back-off (P's own count in its reign).
 //  I6 split brain settles: two nodes that both lead, and have heard each
 //     other (connected, no split between them, nothing lost either way) for
 //     longer than split_brain_bound(), are a violation. A leader names itself
@@ -73,6 +78,7 @@ public:
 
 private:
     void check_storm(const Simulation& sim, std::size_t issuer, std::size_t target, Millis now);
+    void check_memory(const Simulation& sim, std::size_t issuer, std::size_t target, Millis now);
 
     Trace& trace_;
     std::vector<Violation> violations_;
@@ -83,6 +89,7 @@ private:
         std::uint32_t in_a_row = 0;
     };
     std::map<std::pair<std::uint64_t, std::size_t>, Chain> chains_;  // (issuer process, target)
+    std::map<std::size_t, std::size_t> last_command_of_;  // target -> its latest restart command, by anyone
 };
 
 }  // namespace vigil::sim
