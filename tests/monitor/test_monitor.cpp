@@ -12,6 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "vigil/monitor.hpp"
 
 namespace {
@@ -151,3 +156,45 @@ TEST_CASE("apoptosis fires on time while the broker is unreachable", "[monitor]"
     CHECK_FALSE(monitor.status().connected);
     CHECK_FALSE(monitor.is_leader());
 }
+
+// A "broker" that completes the TCP handshake (the kernel does, from the
+// listen backlog) and then never says a word: the sidecar sits in its AMQP
+// handshake until BROKER_CONNECT_TIMEOUT, again and again. The watchdog must
+// not care: apoptosis comes PULSE_TIMEOUT after the last pulse, give or take
+// its own step (a watchdog folded into the sidecar loop would be seconds late).
+TEST_CASE("apoptosis fires on time while the sidecar is stuck on a broker that never answers", "[monitor]") {
+    const int listener = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(listen(listener, 16) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+
+    auto config = test_config("stuck", unique_exchange());
+    config.broker.host = "127.0.0.1";
+    config.broker.port = ntohs(address.sin_port);
+    config.broker.connect_timeout = 3s;  // longer than PULSE_TIMEOUT (500 ms)
+    std::atomic<long long> terminated_at_ms{0};
+    const auto since_epoch_ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    };
+    vigil::Monitor monitor(config, [&](const std::string&) { terminated_at_ms.store(since_epoch_ms()); });
+    monitor.start();
+    std::this_thread::sleep_for(300ms);  // the sidecar is inside its first connect by now
+    monitor.pulse();
+    const long long pulsed_at = since_epoch_ms();
+    REQUIRE(eventually([&] { return terminated_at_ms.load() != 0; }, 5s));
+    const long long late = terminated_at_ms.load() - pulsed_at;
+    INFO("apoptosis " << late << " ms after the last pulse (PULSE_TIMEOUT 500 ms, watchdog step 50 ms)");
+    CHECK(late >= 500);
+    CHECK(late <= 500 + 2 * 50 + 250);  // two steps (stamp, check) and scheduling slack
+    CHECK_FALSE(monitor.status().connected);
+    monitor.stop();
+    close(listener);
+}
+
