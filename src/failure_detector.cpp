@@ -97,10 +97,14 @@ bool FailureDetector::make_room() {
     return true;
 }
 
-bool FailureDetector::learn_member(const std::string& name, std::uint64_t incarnation, Millis now) {
-    if (members_.count(name) || members_.size() >= max_members_) return false;
-    members_.emplace(name, Member{now, Liveness::Alive, false, incarnation});
-    return true;
+FailureDetector::Heard FailureDetector::learn_member(const std::string& name, std::uint64_t incarnation, Millis now) {
+    const auto it = members_.find(name);
+    if (it == members_.end()) {
+        if (members_.size() >= max_members_) return Heard::TableFull;
+        members_.emplace(name, Member{now, Liveness::Alive, false, incarnation});
+        return Heard::New;
+    }
+    return Heard::Known;  // what we heard ourselves beats what others tell
 }
 
 std::vector<Departure> FailureDetector::members() const {

@@ -86,7 +86,8 @@ void RecoveryPlanner::unhealthy(const std::string& name) {
 std::vector<RestartNote> RecoveryPlanner::notes(Millis now) const {
     std::vector<RestartNote> out;
     for (const auto& [name, node] : nodes_) {
-        const bool in_flight = node.in_flight || now < node.others_in_flight_until;
+        // "In flight" on the wire: not finished, or still booting from it.
+        const bool in_flight = node.in_flight || now < node.others_in_flight_until || now < node.booting_until;
         const bool recent = node.in_a_row > 0 && now - node.last_restart < policy_.backoff_reset_after;
         if (!in_flight && !recent) continue;
         const auto age = std::max<Millis::rep>(0, (now - node.last_restart).count());
@@ -116,7 +117,7 @@ void RecoveryPlanner::learn(const RestartNote& note, Millis now) {
     // A restart issued before we heard a new life of it is over, whatever a
     // late or stale note says.
     const bool running = note.in_flight && !node.in_flight && restarted_at > node.new_life_at;
-    node.others_in_flight_until = running ? restarted_at + policy_.restart_timeout : Millis{0};
+    node.others_in_flight_until = running ? restarted_at + policy_.restart_timeout + policy_.boot_grace : Millis{0};
 }
 
 bool RecoveryPlanner::in_flight(const std::string& name) const {

@@ -50,8 +50,8 @@ public:
     std::vector<Departure> lives() const;
     std::vector<Departure> members() const;
     // Another node knows a member we do not: it is one, silent since `now`
-    // (so judged a timeout from now). True if it was new to us.
-    bool learn_member(const std::string& name, std::uint64_t incarnation, Millis now);
+    // (so judged a timeout from now). New if it was unknown to us.
+    Heard learn_member(const std::string& name, std::uint64_t incarnation, Millis now);
     // The leader no longer reports this member as departed: stop correcting it.
     void settle(const std::vector<Departure>& leaders_departures);
     // A member we expect, heard or not: silent since `now` at the latest.

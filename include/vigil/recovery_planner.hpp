@@ -69,7 +69,7 @@ public:
 private:
     struct Node {
         bool in_flight = false;          // our own command is running
-        Millis others_in_flight_until{0};  // another leader's, as far as we know
+        Millis others_in_flight_until{0};  // another leader's (or its boot), as far as we know
         std::uint32_t in_a_row = 0;
         Millis last_restart{0};
         Millis previous_restart{0};  // to undo a postponed one

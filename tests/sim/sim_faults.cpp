@@ -85,13 +85,13 @@ void Simulation::inject(const Message& message, Millis delay) {
 }
 
 // The adversary: a message in a running member's name (so that it is
-// believed), of any type but Goodbye, with any field values, extremes first.
-// (A forged goodbye silences its victim for good: only authentication can
-// stop that, and it is not this core's to solve.)
+// believed), of any type but Goodbye, with any term, role, leader and echo
+// number, extremes first. (A forged goodbye, or a forged life, silences or
+// fakes its victim: only authentication can stop that.)
 void Simulation::forge(Rng& rng) {
-    std::vector<std::size_t> running;
+    std::vector<std::size_t> running;  // and speaking: its own life has been heard first
     for (std::size_t i = 0; i < slots_.size(); ++i) {
-        if (slots_[i].process) running.push_back(i);
+        if (connected(i)) running.push_back(i);
     }
     if (running.empty()) return;
     const auto pick = [&rng](std::initializer_list<std::uint64_t> extremes) {
@@ -110,7 +110,9 @@ void Simulation::forge(Rng& rng) {
                    ~std::uint64_t{0} - 2});
     m.role = kRoles[rng.index(std::size(kRoles))];
     m.leader = rng.chance(300'000) ? "" : slots_[rng.index(slots_.size())].name;
-    m.incarnation = pick({real, real, 0, kMaxIncarnation, kMaxIncarnation + 1, ~std::uint64_t{0}});
+    // Its real life, or one the bounds reject. (A forged life within bounds
+    // is a forged restart or comeback: only authentication can tell it.)
+    m.incarnation = rng.chance(700'000) ? real : (rng.chance(500'000) ? kMaxIncarnation + 1 : ~std::uint64_t{0});
     m.seq = pick({0, 1, ~std::uint64_t{0}});
     ++stats_.forgeries;
     trace_.note(now_, "forged ", to_string(m.type), " as ", m.from, " term ", m.term, " inc ", m.incarnation);

@@ -227,7 +227,9 @@ TEST_CASE("recovery planner: notes carry the back-off and the restarts in flight
         CHECK(follower.restarting("z", Millis{21'000}));
         CHECK(follower.plan({"z"}, Millis{25'000}).empty());           // still in flight elsewhere
         CHECK(follower.next_allowed("z", Millis{25'000}) >= Millis{40'000});  // the 20 s back-off, from 20 s
-        CHECK(follower.plan({"z"}, Millis{50'001}) == std::vector<std::string>{"z"});  // past RESTART_TIMEOUT
+        // Past RESTART_TIMEOUT and the boot grace after it (30 s + 10 s from 20 s).
+        CHECK(follower.plan({"z"}, Millis{59'999}).empty());
+        CHECK(follower.plan({"z"}, Millis{60'001}) == std::vector<std::string>{"z"});
         CHECK(follower.restarts_in_a_row("z") == 3);
     }
     SECTION("a new life heard ends the other leader's restart") {
@@ -237,8 +239,11 @@ TEST_CASE("recovery planner: notes carry the back-off and the restarts in flight
         for (const auto& note : leader.notes(Millis{21'000})) follower.learn(note, Millis{22'100});
         CHECK_FALSE(follower.restarting("z", Millis{22'100}));
     }
-    SECTION("news that it finished clears it") {
+    SECTION("news that it finished, and booted, clears it") {
         leader.finished("z", true, Millis{21'000});
+        for (const auto& note : leader.notes(Millis{21'050})) follower.learn(note, Millis{21'050});
+        CHECK(follower.goodbye_is_restart("z", Millis{21'060}));  // still booting, as far as it knows
+        leader.healthy("z", Millis{21'080}, true);  // the leader hears its new life
         for (const auto& note : leader.notes(Millis{21'100})) follower.learn(note, Millis{21'100});
         CHECK_FALSE(follower.goodbye_is_restart("z", Millis{21'200}));
     }
