@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps broker build test test-main test-asan test-tsan bench e2e clean
+.PHONY: all deps broker build test test-main test-asan test-tsan bench e2e mutants clean
 
 all: build
 
@@ -40,11 +40,16 @@ bench: broker build
 	$(BUILD)/tests/bench/vigil_bench_pulse
 	python3 tests/bench/latency_probe.py --node $(BUILD)/tests/integration/vigil_test_node --trials 5
 
+# Each planted defect (scripts/mutants.py) must be killed by the fast suite;
+# prints a table. Long (about half an hour), so not part of `make test`.
+mutants: broker
+	nice -n 10 python3 scripts/mutants.py
+
 # The deployment under Docker Compose, killed and healed for real (needs a Docker Engine).
 e2e: deps
 	tests/e2e/run.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-mutants
 
 -include docker/docker.mk

@@ -16,7 +16,7 @@ Millis RecoveryPlanner::next_allowed(const std::string& name, Millis now) const 
     const auto it = nodes_.find(name);
     if (it == nodes_.end()) return now;
     const Node& node = it->second;
-    Millis earliest = std::max({now, node.booting_until, node.retry_at, node.others_in_flight_until});
+    Millis earliest = std::max({now, node.booting_until, node.retry_at, node.others_booting_until});
     if (node.in_a_row > 0) earliest = std::max(earliest, node.last_restart + backoff_after(node.in_a_row));
     return earliest;
 }
@@ -68,7 +68,7 @@ void RecoveryPlanner::healthy(const std::string& name, Millis now, bool new_life
     Node& node = it->second;
     node.booting_until = Millis{0};
     if (new_life) {
-        node.others_in_flight_until = Millis{0};  // whoever restarted it is done
+        node.others_in_flight_until = node.others_booting_until = Millis{0};  // whoever restarted it is done
         node.new_life_at = now;
     }
     if (!node.healthy_streak) {
@@ -86,8 +86,7 @@ void RecoveryPlanner::unhealthy(const std::string& name) {
 std::vector<RestartNote> RecoveryPlanner::notes(Millis now) const {
     std::vector<RestartNote> out;
     for (const auto& [name, node] : nodes_) {
-        // "In flight" on the wire: not finished, or still booting from it.
-        const bool in_flight = node.in_flight || now < node.others_in_flight_until || now < node.booting_until;
+        const bool in_flight = node.in_flight || now < node.others_in_flight_until;
         const bool recent = node.in_a_row > 0 && now - node.last_restart < policy_.backoff_reset_after;
         if (!in_flight && !recent) continue;
         const auto age = std::max<Millis::rep>(0, (now - node.last_restart).count());
@@ -108,7 +107,10 @@ void RecoveryPlanner::learn(const RestartNote& note, Millis now) {
     const bool newer = !same && (restarted_at > node.last_restart + kTimeSlack ||
                                  (count > node.in_a_row && restarted_at >= node.last_restart - kTimeSlack));
     if (same) {
-        if (!note.in_flight) node.others_in_flight_until = Millis{0};  // news that it finished
+        if (!note.in_flight && now < node.others_in_flight_until) {
+            node.others_in_flight_until = Millis{0};  // news that it finished: it boots, perhaps
+            node.others_booting_until = std::max(node.others_booting_until, now + policy_.boot_grace);
+        }
         return;
     }
     if (!newer) return;  // our news is fresher: we tell them, not they us
@@ -117,7 +119,8 @@ void RecoveryPlanner::learn(const RestartNote& note, Millis now) {
     // A restart issued before we heard a new life of it is over, whatever a
     // late or stale note says.
     const bool running = note.in_flight && !node.in_flight && restarted_at > node.new_life_at;
-    node.others_in_flight_until = running ? restarted_at + policy_.restart_timeout + policy_.boot_grace : Millis{0};
+    node.others_in_flight_until = running ? restarted_at + policy_.restart_timeout : Millis{0};
+    node.others_booting_until = running ? node.others_in_flight_until + policy_.boot_grace : Millis{0};
 }
 
 bool RecoveryPlanner::in_flight(const std::string& name) const {
@@ -129,7 +132,8 @@ bool RecoveryPlanner::restarting(const std::string& name, Millis now) const {
     const auto it = nodes_.find(name);
     if (it == nodes_.end()) return false;
     const Node& node = it->second;
-    return node.in_flight || now < node.others_in_flight_until || now < node.booting_until;
+    return node.in_flight || now < node.others_in_flight_until || now < node.booting_until ||
+           now < node.others_booting_until;
 }
 
 bool RecoveryPlanner::goodbye_is_restart(const std::string& name, Millis now) const {

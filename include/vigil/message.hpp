@@ -38,7 +38,7 @@ struct RestartNote {
     std::string name;
     std::uint32_t in_a_row = 0;  // restarts in a row (back-off count)
     std::uint64_t age_ms = 0;    // since the last restart was issued
-    bool in_flight = false;      // that restart has not finished, or the node still boots from it
+    bool in_flight = false;      // that restart has not finished yet
 
     bool operator==(const RestartNote&) const = default;
 };

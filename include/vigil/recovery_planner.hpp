@@ -69,7 +69,8 @@ public:
 private:
     struct Node {
         bool in_flight = false;          // our own command is running
-        Millis others_in_flight_until{0};  // another leader's (or its boot), as far as we know
+        Millis others_in_flight_until{0};  // another leader's command, as far as we know
+        Millis others_booting_until{0};    // ... or the boot that follows it
         std::uint32_t in_a_row = 0;
         Millis last_restart{0};
         Millis previous_restart{0};  // to undo a postponed one

@@ -239,13 +239,14 @@ TEST_CASE("recovery planner: notes carry the back-off and the restarts in flight
         for (const auto& note : leader.notes(Millis{21'000})) follower.learn(note, Millis{22'100});
         CHECK_FALSE(follower.restarting("z", Millis{22'100}));
     }
-    SECTION("news that it finished, and booted, clears it") {
+    SECTION("news that it finished: no more a restart's goodbye, but booting (no second restart yet)") {
         leader.finished("z", true, Millis{21'000});
         for (const auto& note : leader.notes(Millis{21'050})) follower.learn(note, Millis{21'050});
-        CHECK(follower.goodbye_is_restart("z", Millis{21'060}));  // still booting, as far as it knows
-        leader.healthy("z", Millis{21'080}, true);  // the leader hears its new life
-        for (const auto& note : leader.notes(Millis{21'100})) follower.learn(note, Millis{21'100});
-        CHECK_FALSE(follower.goodbye_is_restart("z", Millis{21'200}));
+        CHECK_FALSE(follower.goodbye_is_restart("z", Millis{21'060}));  // the SIGTERM came before the end
+        CHECK(follower.restarting("z", Millis{21'060}));                // it boots, as far as it knows
+        CHECK(follower.plan({"z"}, Millis{45'000}).empty());             // back-off (20 s from 20 s) and boot
+        follower.healthy("z", Millis{45'100}, true);                     // its new life, heard
+        CHECK_FALSE(follower.restarting("z", Millis{45'100}));
     }
     SECTION("a follower's older news never lowers a leader's count") {
         RecoveryPlanner stale{policy};

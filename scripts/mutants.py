@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""make mutants: plant each defect below in a scratch copy of the tree, build,
+run the fast suite, and print which test killed it. A defect that survives is
+a missing test. Standard library only; the tree itself is never touched.
+
+    scripts/mutants.py [--only NAME,...] [--keep]
+
+The fast suite, in order (the first failure kills the mutant): unit tests,
+the simulation's scenarios, 500 seeds at fast timings, 200 seeds at the
+shipped timings, and the monitor's apoptosis tests against the local broker
+(`make broker` first)."""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "build-mutants")
+COPY = os.path.join(WORK, "tree")
+BUILD = os.path.join(WORK, "build")
+TARGETS = ["vigil_unit_tests", "vigil_sim_tests", "vigil_monitor_tests"]
+
+# (name, file, [(text in the file, what replaces it), ...]). Each text must occur once.
+MUTANTS = [
+    ('wrong leader: the lowest name wins', 'src/election.cpp', [
+        ('    if (m.from < self_) {\n        // Bully',
+         '    if (m.from > self_) {\n        // Bully'),
+    ]),
+    ('restarts from a non-leader', 'src/node.cpp', [
+        ('if (is_leader() && hears_itself(now)) watch(now, out);',
+         'if (hears_itself(now)) watch(now, out);'),
+    ]),
+    ('goodbye ignored', 'src/node.cpp', [
+        ('        detector_.departed(message.from, message.incarnation);\n',
+         '        return out;\n'),
+    ]),
+    ('cut-off leader acts (no proof of its own path)', 'src/node.cpp', [
+        ('if (is_leader() && hears_itself(now)) watch(now, out);',
+         'if (is_leader() && echoed_sent_at_) watch(now, out);'),
+    ]),
+    ('proof without its margin', 'src/node.cpp', [
+        ('const Millis heard_before = *echoed_sent_at_ - proof_margin();',
+         'const Millis heard_before = now;'),
+    ]),
+    ('followers elect without proof', 'src/node.cpp', [
+        ('    if (!hears_itself(now)) return false;\n    return !election_.following()',
+         '    if (!connected_) return false;\n    return true || !election_.following()'),
+    ]),
+    ('detector three times slow', 'src/failure_detector.cpp', [
+        ('now - member.last_heard > timeout_ &&',
+         'now - member.last_heard > 3 * timeout_ &&'),
+    ]),
+    ('back-off never resets', 'src/recovery_planner.cpp', [
+        ('    } else if (now - node.healthy_since >= policy_.backoff_reset_after) {\n        node.in_a_row = 0;',
+         '    } else if (now - node.healthy_since >= policy_.backoff_reset_after) {\n        node.in_a_row += 0;'),
+        ('        if (node.in_a_row > 0 && now - node.last_restart > policy_.backoff_reset_after) node.in_a_row = 0;',
+         ''),
+    ]),
+    ('no back-off', 'src/recovery_planner.cpp', [
+        ('    if (in_a_row == 0) return Millis{0};',
+         '    if (in_a_row < UINT32_MAX) return Millis{0};'),
+    ]),
+    ('no boot grace', 'src/recovery_planner.cpp', [
+        ('it->second.booting_until = ok ? now + policy_.boot_grace : now;',
+         'it->second.booting_until = now;'),
+    ]),
+    ('in-flight restarts ignored', 'src/recovery_planner.cpp', [
+        ('if (restart.size() >= limit || node.in_flight || next_allowed(name, now) > now) continue;',
+         'if (restart.size() >= limit || next_allowed(name, now) > now) continue;'),
+    ]),
+    ('grace after a reconnect removed', 'src/node.cpp', [
+        ('detector_.grace_all(cut_off_before_ ? now + config_.reconnect_grace : now);',
+         '(void)cut_off_before_;'),
+    ]),
+    ('terms wrap', 'include/vigil/message.hpp', [
+        ('return term < kMaxTerm ? term + 1 : kMaxTerm;',
+         'return term + 1;'),
+    ]),
+    ('out-of-range counters accepted', 'src/message.cpp', [
+        ('    return message.term <= kMaxTerm &&',
+         '    return true ||'),
+    ]),
+    ('planner forgotten on a change of leader, and not gossiped', 'src/node.cpp', [
+        ('        paced_ = false;  // the planner is kept',
+         '        paced_ = false; planner_ = RecoveryPlanner(config_.recovery);  //'),
+        ('GossipSources{planner_.notes(now),',
+         'GossipSources{{},'),
+    ]),
+    ('departures not gossiped', 'src/node.cpp', [
+        ('GossipSources{planner_.notes(now), detector_.departures(),',
+         'GossipSources{planner_.notes(now), {},'),
+    ]),
+    ('a goodbye mid-restart taken for a departure', 'src/recovery_planner.cpp', [
+        ('    return it != nodes_.end() && (it->second.in_flight || now < it->second.others_in_flight_until);',
+         '    return it != nodes_.end() && now < Millis{0};'),
+    ]),
+    ('mass silence not paced', 'src/node.cpp', [
+        ('    if (!paced_) return SIZE_MAX;',
+         '    if (true) return SIZE_MAX;'),
+    ]),
+    ('higher nodes never answer an election', 'src/election.cpp', [
+        ('    out.broadcast.push_back(make(MessageType::Answer));\n    if (role_ == Role::Leader) {',
+         '    if (role_ == Role::Leader) {'),
+    ]),
+    ("watchdog as slow as the sidecar's connect", 'src/monitor.cpp', [
+        ('        sleep_for(step);\n',
+         '        sleep_for(std::max(step, config.broker.connect_timeout));\n'),
+    ]),
+]
+
+
+def suite():
+    sim = os.path.join(BUILD, "tests", "sim", "vigil_sim_tests")
+    return [
+        ("unit", [os.path.join(BUILD, "tests", "unit", "vigil_unit_tests")]),
+        ("sim scenarios", [sim, "[scenario]"]),
+        ("sim 500 seeds", [sim, "[seeds]"]),
+        ("sim 200 seeds, shipped timings", [sim, "[shipped]"]),
+        ("monitor apoptosis", [os.path.join(BUILD, "tests", "monitor", "vigil_monitor_tests"), "apoptosis*"]),
+    ]
+
+
+def run(cmd, timeout, **kw):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, **kw)
+
+
+def prepare():
+    """A copy of the tracked files and an incremental build of the test targets."""
+    shutil.rmtree(COPY, ignore_errors=True)
+    files = run(["git", "-C", ROOT, "ls-files"], 60).stdout.split()
+    for rel in files:
+        dest = os.path.join(COPY, rel)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, rel), dest)
+    run(["cmake", "-S", COPY, "-B", BUILD, "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DVIGIL_BUILD_EXAMPLES=OFF"], 300,
+        check=True)
+    build()
+
+
+def build():
+    return run(["cmake", "--build", BUILD, "-j", str(os.cpu_count() or 2), "--target", *TARGETS], 1800)
+
+
+def killer():
+    """The first suite that fails, or None if the mutant survives all."""
+    for name, cmd in suite():
+        try:
+            if run(cmd, 900).returncode != 0:
+                return name
+        except subprocess.TimeoutExpired:
+            return name + " (timed out)"
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="comma-separated fragments of mutant names")
+    args = parser.parse_args()
+    chosen = [m for m in MUTANTS if not args.only or any(f in m[0] for f in args.only.split(","))]
+    started = time.monotonic()
+    prepare()
+    baseline = killer()
+    if baseline:
+        print(f"mutants: the unmutated tree already fails '{baseline}'; fix that first")
+        return 1
+    rows, survivors = [], 0
+    for name, rel, pairs in chosen:
+        path = os.path.join(COPY, rel)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        missing = [old for old, _ in pairs if text.count(old) != 1]
+        if missing:
+            rows.append((name, f"NOT APPLIED: {missing[0]!r} is not once in {rel}"))
+            survivors += 1
+            continue
+        mutated = text
+        for old, new in pairs:
+            mutated = mutated.replace(old, new)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(mutated)
+        try:
+            verdict = "BUILD FAILED (a broken mutant)" if build().returncode != 0 else killer()
+        finally:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        if verdict is None or verdict.startswith("BUILD"):
+            survivors += 1
+            verdict = verdict or "SURVIVED"
+        rows.append((name, verdict))
+        print(f"  {name}: {verdict}", flush=True)
+    build()  # leave the scratch build matching the tree
+    print("\n| planted defect | killed by |\n| --- | --- |")
+    for name, verdict in rows:
+        print(f"| {name} | {verdict} |")
+    print(f"\n{len(rows) - survivors} of {len(rows)} mutants killed in {time.monotonic() - started:.0f} s")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
