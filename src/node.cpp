@@ -370,6 +370,9 @@ void Node::watch(Millis now, Output& out) {
         if (paced_) next_paced_restart_ = now + (config_.mass_silence_pace.count() > 0 ? config_.mass_silence_pace
                                                                                     : config_.heartbeat_interval);
     }
+    // Tell everyone at once that these restarts run: the SIGTERM half of each
+    // makes its node say goodbye within milliseconds, and that is no departure.
+    if (!out.restart.empty()) send_heartbeat(now, out);
 }
 
 // Kubernetes' node controller and memberlist's Lifeguard: when many look dead

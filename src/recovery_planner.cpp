@@ -44,9 +44,12 @@ std::vector<std::string> RecoveryPlanner::plan(const std::vector<std::string>& d
 void RecoveryPlanner::finished(const std::string& name, bool ok, Millis now) {
     const auto it = nodes_.find(name);
     if (it == nodes_.end()) return;
-    it->second.in_flight = false;
-    // A failed command leaves nothing booting; the back-off still spaces retries.
-    it->second.booting_until = ok ? now + policy_.boot_grace : now;
+    Node& node = it->second;
+    node.in_flight = false;
+    // A failed command leaves nothing booting (the back-off still spaces
+    // retries); nor does one whose new life has been heard already.
+    const bool heard_since = node.new_life_at > node.last_restart;
+    node.booting_until = ok && !heard_since ? now + policy_.boot_grace : now;
 }
 
 void RecoveryPlanner::postponed(const std::string& name, Millis now) {

@@ -485,6 +485,7 @@ void Simulation::on_restart_act(std::uint64_t index) {
             gone(c.target);
         }
         target.departed = false;
+        c.acted_at = now_;
         start_process(c.target);
     }
     queue_.push(SimEvent{now_ + draw(options_.restart_done_min, options_.restart_done_max), 0, EventKind::RestartDone, 0,

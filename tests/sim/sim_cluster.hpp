@@ -69,6 +69,7 @@ struct RestartCommand {
     bool done = false;
     bool ok = false;
     Millis issued_at{0};
+    Millis acted_at{0};  // the new process started (if it did)
     Millis done_at{0};
 };
 

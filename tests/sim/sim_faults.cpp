@@ -77,6 +77,7 @@ void Simulation::leave(std::size_t slot, Millis operator_after) {
     s.departed_incarnation = incarnation;
     ++s.leave_id;
     queue_.push(SimEvent{now_ + operator_after, 0, EventKind::OperatorStart, slot, s.leave_id});
+    forget_unknown_lives();  // it may have been the last to know of someone
 }
 
 void Simulation::inject(const Message& message, Millis delay) {

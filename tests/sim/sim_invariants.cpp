@@ -129,7 +129,8 @@ void Invariants::check_storm(const Simulation& sim, std::size_t issuer, std::siz
     if (goodbye != l.last_goodbye_from.end() && goodbye->second >= chain.last_restart) return;
     const RestartCommand& previous = sim.command(chain.last_command);
     const auto heard = l.last_heard_from.find(target);
-    const bool heard_since_done = heard != l.last_heard_from.end() && heard->second >= previous.done_at;
+    // Booting ends when its new life is heard, even before the command exits.
+    const bool heard_since_done = heard != l.last_heard_from.end() && heard->second >= previous.acted_at;
     if (!previous.done) {
         fail(now, who + "while its restart from " + ms(chain.last_restart) + " is still running");
     } else if (previous.ok && now < previous.done_at + policy.boot_grace && !heard_since_done) {

@@ -22,7 +22,7 @@
 //     pulse_timeout + tick_max); a pulsing process never expires.
 //  I7 no restart storm: within one reign of one leader process, no restart of
 //     X while its previous restart of X is still running, or booting (done ok
-//     less than boot_grace ago and X not heard since), and consecutive
+//     less than boot_grace ago and X not heard since its new process started), and consecutive
 //     restarts of X spaced by at least the back-off (first immediate, then
 //     backoff_initial doubling to backoff_max; a chain ends after a gap longer
 //     than backoff_reset_after or a Goodbye from X).
