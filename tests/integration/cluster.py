@@ -88,15 +88,20 @@ def highest(names):
 class Cluster:
     """node_env: {name: {VAR: value}} on top of everything else for that node.
     relays=True: every node reaches the broker through its own Relay
-    (self.relays[name]), which the cluster owns and close() closes."""
+    (self.relays[name]), which the cluster owns and close() closes.
+    expected_members=False: EXPECTED_MEMBERS is left unset, so the nodes know
+    each other only from what they hear (and what heartbeats gossip).
+    brief: names whose log tails the diagnostics shorten (many extras)."""
 
-    def __init__(self, binary, names, extra_env=None, label="vigil-it", node_env=None, relays=False):
+    def __init__(self, binary, names, extra_env=None, label="vigil-it", node_env=None, relays=False,
+                 expected_members=True, brief=()):
         assert len(set(names)) == len(names) and names, "unique names"
         assert not set(node_env or {}) - set(names), "node_env for unknown names"
         if not os.access(binary, os.X_OK):
             raise ClusterError(f"test node binary not executable: {binary}")
         self.binary = os.path.abspath(binary)
         self.names = list(names)
+        self.brief = set(brief)
         self.dir = tempfile.mkdtemp(prefix=f"{label}-")
         # RESTART_COMMAND is split on whitespace: no path in it may hold any.
         for path in (sys.executable, RELAUNCHER, self.dir):
@@ -129,7 +134,6 @@ class Cluster:
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "VIGIL_CONFIG": empty_ini,  # never the repository's config/config.ini
                 "CONTAINER_NAME": name,
-                "EXPECTED_MEMBERS": ",".join(self.names),
                 "CONTROL_EXCHANGE": self.exchange,
                 "RABBITMQ_HOST": BROKER_HOST,
                 "RABBITMQ_PORT": str(BROKER_PORT),
@@ -139,6 +143,7 @@ class Cluster:
                 "RESTART_COMMAND": f"{sys.executable} {RELAUNCHER} {self.dir} {{name}}",
                 "STATUS_FILE": os.path.join(node_dir, "status.json"),
                 "HARNESS_PID": str(os.getpid()),  # nodes stop if we die uncleanly
+                **({"EXPECTED_MEMBERS": ",".join(self.names)} if expected_members else {}),
                 **TIMEOUTS,
                 **(extra_env or {}),
                 **(node_env or {}).get(name, {}),
@@ -286,6 +291,10 @@ class Cluster:
     def launches(self):
         return nodeproc.read_jsonl(os.path.join(self.dir, "launches.jsonl"))
 
+    def stops(self):
+        """How relaunch.py stopped old processes (RELAUNCH_STOP_SIGNAL)."""
+        return nodeproc.read_jsonl(os.path.join(self.dir, "stops.jsonl"))
+
     # --- acting -----------------------------------------------------------------
 
     def signal(self, name, signum):
@@ -336,7 +345,7 @@ class Cluster:
                                                 "restarts_issued", "hung", "stopped")} if status else None
             running = bool(record) and nodeproc.is_running(record["pid"], record["ticks"])
             parts.append(f"[{name}] pid={record and record['pid']} running={running} status={brief}")
-            lines = self.log_text(name).splitlines()[-tail_lines:]
+            lines = self.log_text(name).splitlines()[-(3 if name in self.brief else tail_lines):]
             parts.extend("    " + line for line in lines)
         parts.append(f"relaunch calls: {self.relaunches()}")
         if self.relays:

@@ -26,9 +26,11 @@ class ClusterTest(unittest.TestCase):
     NAMES = DEFAULT_NAMES
     EXTRA_ENV = None
     RELAYS = False  # True: each node reaches the broker through its own relay.Relay
+    EXPECTED_MEMBERS = True  # False: EXPECTED_MEMBERS unset, members known by hearing and gossip
 
     def setUp(self):
-        self.cluster = Cluster(node_binary(), self.NAMES, extra_env=self.EXTRA_ENV, relays=self.RELAYS)
+        self.cluster = Cluster(node_binary(), self.NAMES, extra_env=self.EXTRA_ENV, relays=self.RELAYS,
+                               expected_members=self.EXPECTED_MEMBERS)
         self.addCleanup(self.cluster.close)  # runs even when setUp fails below
         self.leader = self.cluster.start_and_converge()
         self.followers = [name for name in self.NAMES if name != self.leader]
