@@ -40,6 +40,8 @@ MUTANTS = [
     ('cut-off leader acts (no proof of its own path)', 'src/node.cpp', [
         ('if (is_leader() && hears_itself(now)) watch(now, out);',
          'if (is_leader() && echoed_sent_at_) watch(now, out);'),
+        ('const Millis heard_before = *echoed_sent_at_ - proof_margin();',
+         'const Millis heard_before = now;'),
     ]),
     ('proof without its margin', 'src/node.cpp', [
         ('const Millis heard_before = *echoed_sent_at_ - proof_margin();',
@@ -47,7 +49,7 @@ MUTANTS = [
     ]),
     ('followers elect without proof', 'src/node.cpp', [
         ('    if (!hears_itself(now)) return false;\n    return !election_.following()',
-         '    if (!connected_) return false;\n    return true || !election_.following()'),
+         '    if (!connected_ || now < Millis{0}) return false;\n    return true || !election_.following()'),
     ]),
     ('detector three times slow', 'src/failure_detector.cpp', [
         ('now - member.last_heard > timeout_ &&',
@@ -64,8 +66,8 @@ MUTANTS = [
          '    if (in_a_row < UINT32_MAX) return Millis{0};'),
     ]),
     ('no boot grace', 'src/recovery_planner.cpp', [
-        ('it->second.booting_until = ok ? now + policy_.boot_grace : now;',
-         'it->second.booting_until = now;'),
+        ('node.booting_until = ok && !heard_since ? now + policy_.boot_grace : now;',
+         'node.booting_until = ok && !heard_since ? now : now;'),
     ]),
     ('in-flight restarts ignored', 'src/recovery_planner.cpp', [
         ('if (restart.size() >= limit || node.in_flight || next_allowed(name, now) > now) continue;',
@@ -79,9 +81,9 @@ MUTANTS = [
         ('return term < kMaxTerm ? term + 1 : kMaxTerm;',
          'return term + 1;'),
     ]),
-    ('out-of-range counters accepted', 'src/message.cpp', [
-        ('    return message.term <= kMaxTerm &&',
-         '    return true ||'),
+    ('out-of-range counters accepted', 'src/node.cpp', [
+        ('    if (!in_range(message)) {',
+         '    if (false && !in_range(message)) {'),
     ]),
     ('planner forgotten on a change of leader, and not gossiped', 'src/node.cpp', [
         ('        paced_ = false;  // the planner is kept',
