@@ -97,14 +97,10 @@ bool FailureDetector::make_room() {
     return true;
 }
 
-FailureDetector::Heard FailureDetector::learn_member(const std::string& name, std::uint64_t incarnation, Millis now) {
-    const auto it = members_.find(name);
-    if (it == members_.end()) {
-        if (members_.size() >= max_members_) return Heard::TableFull;
-        members_.emplace(name, Member{now, Liveness::Alive, false, incarnation});
-        return Heard::New;
-    }
-    return Heard::Known;  // what we heard ourselves beats what others tell
+bool FailureDetector::learn_member(const std::string& name, std::uint64_t incarnation, Millis now) {
+    if (members_.count(name) || members_.size() >= max_members_) return false;
+    members_.emplace(name, Member{now, Liveness::Alive, false, incarnation});
+    return true;
 }
 
 std::vector<Departure> FailureDetector::members() const {
@@ -198,11 +194,6 @@ bool FailureDetector::knows_later_life(const std::string& name, std::uint64_t in
     const auto it = members_.find(name);
     return it != members_.end() && it->second.ever_heard && it->second.liveness != Liveness::Departed &&
            it->second.incarnation > incarnation;
-}
-
-std::uint64_t FailureDetector::incarnation(const std::string& name) const {
-    const auto it = members_.find(name);
-    return it == members_.end() ? 0 : it->second.incarnation;
 }
 
 Liveness FailureDetector::liveness(const std::string& name) const {

@@ -50,8 +50,9 @@ public:
     std::vector<Departure> lives() const;
     std::vector<Departure> members() const;
     // Another node knows a member we do not: it is one, silent since `now`
-    // (so judged a timeout from now). New if it was unknown to us.
-    Heard learn_member(const std::string& name, std::uint64_t incarnation, Millis now);
+    // (so judged a timeout from now). True if it was unknown to us.
+    // What we heard ourselves beats what others tell: a known member is left as is.
+    bool learn_member(const std::string& name, std::uint64_t incarnation, Millis now);
     // The leader no longer reports this member as departed: stop correcting it.
     void settle(const std::vector<Departure>& leaders_departures);
     // A member we expect, heard or not: silent since `now` at the latest.
@@ -70,7 +71,6 @@ public:
     std::vector<std::string> dead() const;
 
     Liveness liveness(const std::string& name) const;
-    std::uint64_t incarnation(const std::string& name) const;  // last heard (0: none)
     // We heard a life of `name` later than `incarnation`, and it has not left.
     bool knows_later_life(const std::string& name, std::uint64_t incarnation) const;
 
