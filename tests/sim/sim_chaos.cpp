@@ -1,6 +1,7 @@
 #include "sim_chaos.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 namespace vigil::sim {
@@ -177,31 +178,30 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const Tweak& tweak) {
     sim.heal();
     report.fault_end = fault_end;
 
-    // Convergence phase: whole and agreed within the bound, then held.
+    // Convergence phase: whole and agreed within the bound, then held without
+    // a break (a leader that flaps, or a late false death, fails the hold).
     const Millis deadline = fault_end + convergence_bound(sim.options(), n);
-    bool holding = false;  // converged since `since`
-    Millis since{0};
-    std::string why;
+    std::optional<Millis> since;  // converged, and held ever since
     const Millis hold = kHold * scale;
     while (sim.invariants().ok() && sim.now() < deadline + hold) {  // bounded by the deadline
         sim.run_until(sim.now() + kConvergenceStep);
-        why = sim.invariants().why_not_converged(sim);
-        if (!why.empty()) {
-            holding = false;
-            if (sim.now() > deadline) {
-                sim.invariants().fail(sim.now(), "not converged " + std::to_string(convergence_bound(sim.options(), n).count()) +
-                                                     " ms after the faults ended: " + why);
-            }
-            continue;
+        const std::string why = sim.invariants().why_not_converged(sim);
+        if (why.empty()) {
+            if (!since) since = sim.now();
+            if (sim.now() - *since >= hold) break;
+        } else if (since) {
+            sim.invariants().fail(sim.now(), "converged at " + std::to_string(since->count()) +
+                                                 " ms, then broke: " + why);
+        } else if (sim.now() > deadline) {
+            sim.invariants().fail(sim.now(), "not converged " +
+                                                 std::to_string(convergence_bound(sim.options(), n).count()) +
+                                                 " ms after the faults ended: " + why);
         }
-        if (!holding) since = sim.now();
-        holding = true;
-        if (sim.now() - since >= hold) break;
     }
-    if (sim.invariants().ok() && (!holding || sim.now() - since < hold)) {
-        sim.invariants().fail(sim.now(), "converged state did not hold: " + why);
+    if (sim.invariants().ok() && (!since || sim.now() - *since < hold)) {
+        sim.invariants().fail(sim.now(), "converged state did not hold");
     }
-    report.converged_at = holding ? since : Millis{-1};
+    report.converged_at = since.value_or(Millis{-1});
     report.finished_at = sim.now();
     report.ok = sim.invariants().ok();
     report.failure = sim.invariants().first();

@@ -202,7 +202,7 @@ void Simulation::handle(const SimEvent& e) {
             if (!slots_[e.slot].process) start_process(e.slot);
             break;
         case EventKind::LoopCrash:
-            if (process(e.slot, e.a)) crash(e.slot, "crash (crash loop)");
+            if (process(e.slot, e.a) && slots_[e.slot].loop_id == e.b) crash(e.slot, "crash (crash loop)");
             break;
         case EventKind::OperatorStart: {
             Slot& s = slots_[e.slot];
@@ -256,7 +256,7 @@ void Simulation::start_process(std::size_t slot) {
     if (s.crash_loop_left > 0) {
         --s.crash_loop_left;
         const Millis timeout = options_.timing.heartbeat_timeout;
-        queue_.push(SimEvent{now_ + draw(timeout / 2, 3 * timeout), 0, EventKind::LoopCrash, slot, id});
+        queue_.push(SimEvent{now_ + draw(timeout / 2, 3 * timeout), 0, EventKind::LoopCrash, slot, id, s.loop_id});
     }
     queue_.push(SimEvent{now_ + draw(Millis{0}, options_.tick_max), 0, EventKind::Tick, slot, id});
 }

@@ -57,6 +57,7 @@ struct Slot {
     std::uint64_t leave_id = 0;
     bool ever_left = false;              // said goodbye at least once
     std::uint32_t crash_loop_left = 0;   // its next processes die soon after starting
+    std::uint64_t loop_id = 0;           // heal() ends a crash loop, pending deaths included
     std::uint64_t last_incarnation = 0;  // of the latest process in this slot
     Millis down_since{0};
 };

@@ -139,7 +139,7 @@ void Simulation::crash_loop(std::size_t slot, std::uint32_t times) {
 void Simulation::heal() {
     trace_.note(now_, "heal: faults end");
     broker_down_ = false;
-    for (Slot& s : slots_) s.cut = false, s.crash_loop_left = 0;
+    for (Slot& s : slots_) s.cut = false, s.crash_loop_left = 0, ++s.loop_id;
     network_.heal_split(now_);
     Weather calm = network_.weather();
     calm.loss_ppm = 0;
