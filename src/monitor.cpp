@@ -258,6 +258,7 @@ private:
                 break;
             case Event::Kind::MassSilenceOver: log_.info("{}: restarts no longer paced", event.detail); break;
             case Event::Kind::GoodbyeInRestart: log_.info("node {} {}", event.name, event.detail); break;
+            case Event::Kind::Refuted: log_.warn("{}", event.detail); break;
             case Event::Kind::UnadmittedLeader:
                 log_.error("{}: not leading beside it; check EXPECTED_MEMBERS and MAX_MEMBERS on every node",
                            event.detail);

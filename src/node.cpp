@@ -18,6 +18,7 @@ const char* to_string(Event::Kind kind) noexcept {
         case Event::Kind::MassSilenceOver: return "mass_silence_over";
         case Event::Kind::GoodbyeInRestart: return "goodbye_in_restart";
         case Event::Kind::UnadmittedLeader: return "unadmitted_leader";
+        case Event::Kind::Refuted: return "refuted";
     }
     return "?";
 }
@@ -42,7 +43,8 @@ std::uint64_t DropCounters::total() const noexcept {
 
 Node::Node(NodeConfig config)
     : config_(std::move(config)),
-      election_(config_.self, config_.incarnation,
+      incarnation_(config_.incarnation),
+      election_(config_.self, incarnation_,
                 ElectionTimeouts{config_.election_timeout, config_.heartbeat_timeout, config_.election_timeout}),
       detector_(config_.heartbeat_timeout, config_.max_members),
       planner_(config_.recovery) {
@@ -52,7 +54,7 @@ Node::Node(NodeConfig config)
 }
 
 Message Node::make(MessageType type) const {
-    return Message{type, config_.self, election_.term(), election_.role(), election_.leader(), config_.incarnation};
+    return Message{type, config_.self, election_.term(), election_.role(), election_.leader(), incarnation_};
 }
 
 // What heartbeats tell, so that the cluster's knowledge outlives any reign:
@@ -69,7 +71,10 @@ void Node::learn_gossip(const Message& message, Millis now, Output& out) {
     }
     if (message.role == Role::Leader) detector_.settle(message.departed);
     for (const Departure& departure : message.departed) {
-        if (departure.name == config_.self) continue;
+        if (departure.name == config_.self) {
+            refute_goodbye(departure.incarnation, now, out);
+            continue;
+        }
         // A later life we know of is news for the sender (learn_departed says
         // so in our lives). A goodbye told second-hand while the node is being
         // restarted or still boots from it is, most likely, the restart's
@@ -91,6 +96,27 @@ void Node::learn_gossip(const Message& message, Millis now, Output& out) {
     for (const RestartNote& note : message.restarts) {
         if (note.name != config_.self && accept_name(note.name)) planner_.learn(note, now);
     }
+}
+
+// Others hold a goodbye of ours from a life no earlier than this one: this
+// life's incarnation came from a host clock that stepped back, and everyone
+// who knows that goodbye drops us as its late echo. As SWIM's refutation: take
+// a larger incarnation and say so at once.
+void Node::refute_goodbye(std::uint64_t goodbye_incarnation, Millis now, Output& out) {
+    if (goodbye_incarnation < incarnation_ || goodbye_incarnation >= kMaxIncarnation) return;
+    refuted_incarnation_ = incarnation_;
+    incarnation_ = goodbye_incarnation + 1;
+    election_.set_incarnation(incarnation_);
+    out.events.push_back(Event{Event::Kind::Refuted, config_.self, election_.term(),
+                               "a goodbye of mine from incarnation " + std::to_string(goodbye_incarnation) +
+                                   " is known, later than this life's " + std::to_string(refuted_incarnation_) +
+                                   " (the host clock stepped back?): now incarnation " + std::to_string(incarnation_)});
+    out.send.push_back(heartbeat(Audience::Everyone, now));
+}
+
+bool Node::ours(const Message& message) const {
+    return message.from == config_.self &&
+           (message.incarnation == incarnation_ || (refuted_incarnation_ && message.incarnation == refuted_incarnation_));
 }
 
 bool Node::accept_name(const std::string& name) const {
@@ -146,7 +172,7 @@ Output Node::disconnected(Millis now) {
 bool Node::accept(const Message& message, Millis now, Output& out) {
     if (message.from == config_.self) {
         // Our own broadcast coming back is normal; our name from another process is not.
-        if (message.incarnation != config_.incarnation) ++drops_.impostor;
+        if (!ours(message)) ++drops_.impostor;
         return false;
     }
     if (!accept_name(message.from)) {
@@ -164,7 +190,7 @@ Output Node::receive(const Message& message, Millis now) {
         ++drops_.out_of_range;  // only a wrap or a forgery gets this far ahead
         return out;
     }
-    if (message.from == config_.self && message.incarnation == config_.incarnation) {
+    if (ours(message)) {
         if (message.type == MessageType::Heartbeat) on_echo(message.seq, now, out);
         return out;
     }

@@ -32,6 +32,8 @@ public:
     Effects on_tick(Millis now);
     // The current leader said goodbye: elect at once.
     Effects leader_left(Millis now);
+    // This life now goes by a larger incarnation (Node::refute_goodbye).
+    void set_incarnation(std::uint64_t incarnation) { incarnation_ = incarnation; }
 
     Role role() const { return role_; }
     const std::string& leader() const { return leader_; }

@@ -64,6 +64,7 @@ struct Event {
         MassSilenceOver,
         GoodbyeInRestart,   // the SIGTERM half of a restart: not a departure
         UnadmittedLeader,   // a higher node claims to lead but is no member here: we do not lead
+        Refuted,            // a goodbye of ours from a "later" life is gossiped: new incarnation taken
     };
     Kind kind;
     std::string name;  // the leader for LeaderChanged ("" = none), else the member (self for ours)
@@ -112,6 +113,9 @@ public:
     void count_drop(DecodeError error) { drops_.count(error); }
 
     const std::string& self() const { return config_.self; }
+    // Starts as configured; raised when the cluster holds a goodbye of ours
+    // from a life it believes later (the host's clock stepped back).
+    std::uint64_t incarnation() const { return incarnation_; }
     Role role() const { return election_.role(); }
     bool is_leader() const { return election_.is_leader() && connected_; }
     const std::string& leader() const { return election_.leader(); }
@@ -141,12 +145,16 @@ private:
     Millis proof_margin() const { return config_.heartbeat_interval + config_.path_slack; }
     std::size_t restart_limit(std::size_t dead, Millis now, Output& out);
     void learn_gossip(const Message& message, Millis now, Output& out);
+    void refute_goodbye(std::uint64_t goodbye_incarnation, Millis now, Output& out);
+    bool ours(const Message& message) const;
     bool note_unadmitted(const Message& message, Millis now, Output& out);
     void hold_or_resume(Millis now, Output& out);
     void watch(Millis now, Output& out);
     Message make(MessageType type) const;
 
     NodeConfig config_;
+    std::uint64_t incarnation_;
+    std::uint64_t refuted_incarnation_ = 0;  // the one before, whose echoes may still arrive
     Election election_;
     FailureDetector detector_;
     RecoveryPlanner planner_;
