@@ -47,9 +47,10 @@ void RecoveryPlanner::finished(const std::string& name, bool ok, Millis now) {
     Node& node = it->second;
     node.in_flight = false;
     // A failed command leaves nothing booting (the back-off still spaces
-    // retries); nor does one whose new life has been heard already.
-    const bool heard_since = node.new_life_at > node.last_restart;
-    node.booting_until = ok && !heard_since ? now + policy_.boot_grace : now;
+    // retries). A life heard while the command ran may be the one it then
+    // killed (a previous restart's, late to the broker), so the grace holds
+    // until the member is heard after this (healthy() ends it).
+    node.booting_until = ok ? now + policy_.boot_grace : now;
 }
 
 void RecoveryPlanner::postponed(const std::string& name, Millis now) {
