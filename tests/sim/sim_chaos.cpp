@@ -61,8 +61,15 @@ void random_fault(Simulation& sim, Rng& rng) {
         const Millis limit = sim.options().timing.pulse_timeout - 300ms;
         if (!healthy.empty()) sim.stall(pick_target(sim, rng, healthy), Millis{rng.between(std::int64_t{100}, limit.count())});
     } else if (roll < 60) {
-        // Half close the connection, half black-hole it (up to 4 timeouts).
-        sim.cut(pick_target(sim, rng, all), span(50, 4000), rng.chance(500'000));
+        // Close the connection, black-hole it, or block one way (up to 4 timeouts).
+        const std::size_t victim = pick_target(sim, rng, all);
+        const Millis duration = span(50, 4000);
+        const std::uint64_t how = rng.between(std::uint64_t{0}, std::uint64_t{9});
+        if (how < 7) {
+            sim.cut(victim, duration, how >= 4);
+        } else {
+            sim.cut_one_way(victim, duration, how == 7 ? LinkFault::Mute : LinkFault::Deaf);
+        }
     } else if (roll < 65) {
         sim.broker_outage(span(200, 6000));
     } else if (roll < 72) {
@@ -86,6 +93,13 @@ void random_fault(Simulation& sim, Rng& rng) {
         sim.set_weather(w);
         sim.trace().note(sim.now(), "weather: loss ", w.loss_ppm, " ppm, dup ", w.dup_ppm, " ppm, delay ",
                          w.delay_min.count(), "..", w.delay_max.count(), " ms");
+    } else if (roll < 90) {
+        // A whole process stopped (docker pause, SIGSTOP, a stalled VM): from
+        // harmless to several timeouts.
+        if (!healthy.empty()) sim.pause(pick_target(sim, rng, healthy), span(20, 3000));
+    } else if (roll < 91) {
+        // NTP steps a host's clock, back as often as forward.
+        sim.step_wall_clock(pick_target(sim, rng, all), Millis{rng.between(std::int64_t{-600'000}, std::int64_t{600'000})});
     } else {
         // Calm: no fault this time.
     }
@@ -185,7 +199,8 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const Tweak& tweak) {
     const Millis hold = kHold * scale;
     while (sim.invariants().ok() && sim.now() < deadline + hold) {  // bounded by the deadline
         sim.run_until(sim.now() + kConvergenceStep);
-        const std::string why = sim.invariants().why_not_converged(sim);
+        std::string why = sim.invariants().why_not_converged(sim);
+        if (why.empty() && !since) why = sim.invariants().why_not_settled(sim);
         if (why.empty()) {
             if (!since) since = sim.now();
             if (sim.now() - *since >= hold) break;

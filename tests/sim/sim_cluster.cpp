@@ -12,6 +12,7 @@ void SimStats::add(const SimStats& o) {
     cuts += o.cuts, black_holes += o.black_holes, outages += o.outages, splits += o.splits, leaves += o.leaves;
     forgeries += o.forgeries, restarts_of_live += o.restarts_of_live;
     junk += o.junk, crash_loops += o.crash_loops, members_forgotten += o.members_forgotten;
+    pauses += o.pauses, one_way_cuts += o.one_way_cuts, clock_steps += o.clock_steps;
     restarts_by_cut_off += o.restarts_by_cut_off;
     restarts_emitted += o.restarts_emitted, restarts_acted += o.restarts_acted;
     restarts_failed += o.restarts_failed, restarts_abandoned += o.restarts_abandoned;
@@ -35,6 +36,7 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
     for (std::string& name : names) {
         Slot slot;
         slot.name = std::move(name);
+        slot.wall_offset = draw(Millis{1'000'000'000}, Millis{1'001'000'000});  // hosts' clocks disagree
         slots_.push_back(std::move(slot));
     }
 
@@ -77,8 +79,16 @@ bool Simulation::connected(std::size_t index) const {
 
 bool Simulation::live_and_connected(std::size_t index, Millis now) const {
     const auto& p = slots_[index].process;
-    return p && !p->watchdog->expired(now) && network_.up(index) &&
-           network_.up_since(index) <= now - false_death_window(options_);
+    const Millis from = now - false_death_window(options_);
+    return p && !p->watchdog->expired(local(*p)) && network_.up(index) && network_.up_since(index) <= from &&
+           !network_.one_way_since(index, from) && !paused_within(index, from, harmless_pause(options_));
+}
+
+bool Simulation::paused_within(std::size_t index, Millis from, Millis longer_than) const {
+    const auto& p = slots_[index].process;
+    if (!p || p->pause_start < Millis{0}) return false;
+    const Millis end = std::min(p->paused_until, now_);
+    return end >= from && end - p->pause_start > longer_than;
 }
 
 std::size_t Simulation::leader_count() const {
@@ -136,7 +146,36 @@ void Simulation::run_until(Millis until) {
     now_ = std::max(now_, until);
 }
 
+// A stopped process does nothing: what is due to it waits until it runs
+// again (the broker holds its deliveries, its timers fire late).
+bool Simulation::defer_while_paused(const SimEvent& e) {
+    const Process* p = nullptr;
+    switch (e.kind) {
+        case EventKind::Tick:
+        case EventKind::Pulse:
+        case EventKind::Boot:
+        case EventKind::LinkUp:
+        case EventKind::NotifyDown:
+            p = process(e.slot, e.a);
+            break;
+        case EventKind::Deliver:
+            p = slots_[e.slot].process ? &*slots_[e.slot].process : nullptr;
+            break;
+        case EventKind::RestartDone:
+            p = process(commands_[e.a].issuer, commands_[e.a].issuer_process);
+            break;
+        default:
+            return false;
+    }
+    if (!p || p->paused_until <= now_) return false;
+    SimEvent later = e;
+    later.at = p->paused_until;
+    queue_.push(later);
+    return true;
+}
+
 void Simulation::handle(const SimEvent& e) {
+    if (defer_while_paused(e)) return;
     switch (e.kind) {
         case EventKind::Tick:
             if (Process* p = process(e.slot, e.a)) on_tick(e.slot, *p);
@@ -158,14 +197,14 @@ void Simulation::handle(const SimEvent& e) {
                 network_.set_up(e.slot, now_);
                 p->told_connected = true;
                 trace_.note(now_, slots_[e.slot].name, " connected");
-                apply(e.slot, p->node->connected(now_));
+                apply(e.slot, p->node->connected(local(*p)));
             }
             break;
         case EventKind::NotifyDown:
             if (Process* p = process(e.slot, e.a); p && p->told_connected) {
                 p->told_connected = false;
                 trace_.note(now_, slots_[e.slot].name, " noticed its link is down");
-                apply(e.slot, p->node->disconnected(now_));
+                apply(e.slot, p->node->disconnected(local(*p)));
                 maybe_connect(e.slot);
             }
             break;
@@ -175,6 +214,8 @@ void Simulation::handle(const SimEvent& e) {
         case EventKind::CutEnd:
             if (slots_[e.slot].cut && slots_[e.slot].cut_id == e.a) {
                 slots_[e.slot].cut = false;
+                slots_[e.slot].one_way = LinkFault::None;
+                network_.set_fault(e.slot, LinkFault::None, now_);
                 trace_.note(now_, slots_[e.slot].name, " reachable again");
                 update_links();
             }
@@ -200,6 +241,18 @@ void Simulation::handle(const SimEvent& e) {
             break;
         case EventKind::Start:
             if (!slots_[e.slot].process) start_process(e.slot);
+            break;
+        case EventKind::LinkDies:
+            // The broker gave up on a paused process, or either side on a
+            // one-way black hole: the connection (and its queue) is gone.
+            if (Process* p = process(e.slot, e.a); p && network_.up(e.slot)) {
+                const bool still = e.flag ? p->paused_until > now_
+                                          : slots_[e.slot].cut && slots_[e.slot].cut_id == e.b;
+                if (!still) break;
+                network_.set_fault(e.slot, LinkFault::None, now_);
+                network_.set_down(e.slot);
+                queue_.push(SimEvent{now_, 0, EventKind::NotifyDown, e.slot, p->id});
+            }
             break;
         case EventKind::LoopCrash:
             if (process(e.slot, e.a) && slots_[e.slot].loop_id == e.b) crash(e.slot, "crash (crash loop)");
@@ -240,7 +293,9 @@ void Simulation::start_process(std::size_t slot) {
     p.id = ++next_process_id_;
     // As in production: start time in the high bits (later lives are larger),
     // random low bits; never 0.
-    p.incarnation = (static_cast<std::uint64_t>(now_.count() + 1) << 16) | (rng_.next() & 0xFFFFu);
+    const auto wall_ms = std::max<std::int64_t>(1, (now_ + s.wall_offset).count());
+    p.incarnation = (static_cast<std::uint64_t>(wall_ms) << 16) | (rng_.next() & 0xFFFFu);
+    p.clock_offset = draw(Millis{0}, Millis{std::int64_t{1} << 40});
     NodeConfig config = base_config_;
     config.self = s.name;
     config.incarnation = p.incarnation;
@@ -263,7 +318,7 @@ void Simulation::start_process(std::size_t slot) {
 
 void Simulation::on_tick(std::size_t slot, Process& p) {
     // The watchdog check runs whatever the broker or a restart command does.
-    const bool expired = p.watchdog->expired(now_);
+    const bool expired = p.watchdog->expired(local(p));
     invariants_.on_watchdog(*this, slot, expired, now_);
     if (expired) {
         ++stats_.apoptoses;
@@ -271,7 +326,7 @@ void Simulation::on_tick(std::size_t slot, Process& p) {
         return;
     }
     const std::uint64_t id = p.id;
-    apply(slot, p.node->tick(now_));
+    apply(slot, p.node->tick(local(p)));
     invariants_.check_split_brain(*this, slot, now_);
     if (process(slot, id)) {
         queue_.push(SimEvent{now_ + draw(options_.tick_min, options_.tick_max), 0, EventKind::Tick, slot, id});
@@ -284,7 +339,7 @@ void Simulation::on_pulse(std::size_t slot, Process& p) {
         queue_.push(SimEvent{p.stalled_until, 0, EventKind::Pulse, slot, p.id});
         return;
     }
-    p.watchdog->pulse(now_);
+    p.watchdog->pulse(local(p));
     p.pulsed = true;
     p.last_pulse = now_;
     queue_.push(SimEvent{now_ + draw(options_.pulse_period_min, options_.pulse_period_max), 0, EventKind::Pulse, slot, p.id});
@@ -317,7 +372,8 @@ bool Simulation::life_known(std::size_t slot) const {
 
 bool Simulation::knows_life_after_goodbye(std::size_t observer, std::size_t slot) const {
     const Slot& s = slots_[slot];
-    for (const vigil::MemberView& member : slots_[observer].process->node->members(now_)) {
+    const Process& p = *slots_[observer].process;
+    for (const vigil::MemberView& member : p.node->members(local(p))) {
         if (member.name == s.name) {
             return member.liveness != vigil::Liveness::Departed && member.ever_heard &&
                    member.incarnation > s.departed_incarnation;
@@ -353,7 +409,8 @@ void Simulation::forget_unknown_lives() {
 bool Simulation::member_known(std::size_t slot) const {
     for (std::size_t q = 0; q < slots_.size(); ++q) {
         if (q == slot || !slots_[q].process) continue;
-        for (const vigil::MemberView& member : slots_[q].process->node->members(now_)) {
+        const Process& p = *slots_[q].process;
+        for (const vigil::MemberView& member : p.node->members(local(p))) {
             if (member.name == slots_[slot].name && member.liveness != vigil::Liveness::Departed) return true;
         }
     }
@@ -410,6 +467,24 @@ void Simulation::on_deliver(const SimEvent& e) {
     Process& p = *slots_[to].process;
     const Published& pub = network_.published(e.a);
     const bool echo = pub.from == to && !pub.injected;
+    // Held up one way: it never left its sender, whose connection died (the
+    // sender's fault, a loss), or it waits until the path is back.
+    if (pub.held && network_.epoch(pub.from) != pub.sender_epoch) {
+        network_.note_loss(pub.from, to, now_);
+        return;
+    }
+    const bool mute = pub.held && network_.fault(pub.from) == LinkFault::Mute;
+    if (mute || network_.fault(to) == LinkFault::Deaf) {
+        SimEvent later = e;
+        later.at = std::max(mute ? slots_[pub.from].cut_until : now_,
+                            network_.fault(to) == LinkFault::Deaf ? slots_[to].cut_until : now_);
+        if (later.at <= now_) throw std::logic_error("a one-way cut outlived its end");
+        queue_.push(later);
+        return;
+    }
+    // Expired in the queue of a recipient that was stopped (x-message-ttl):
+    // its own fault, so no excuse for judging the sender.
+    if (now_ - pub.at > options_.timing.heartbeat_timeout) return;
     if (pub.audience == Audience::Leader && !options_.route_leader_at_publish && !p.node->is_leader() && !echo) return;
     if (e.flag) {
         network_.note_loss(pub.from, to, now_);  // it would have arrived: a real loss
@@ -435,7 +510,7 @@ void Simulation::on_deliver(const SimEvent& e) {
                     " gossip: ", pub.message.departed.size(), " departed, ", pub.message.lives.size(), " lives, ",
                     pub.message.members.size(), " members, ", pub.message.restarts.size(), " restarts");
     }
-    apply(to, p.node->receive(pub.message, now_));
+    apply(to, p.node->receive(pub.message, local(p)));
 }
 
 std::optional<std::size_t> Simulation::start_restart(std::size_t issuer, const std::string& target) {
@@ -473,12 +548,12 @@ void Simulation::on_restart_act(std::uint64_t index) {
             // docker restart: SIGTERM first (the service says goodbye), or a kill.
             if (rng_.chance(options_.restart_sigterm_ppm)) {
                 trace_.note(now_, "restart stops the running ", target.name, " (SIGTERM: it says goodbye)");
-                apply(c.target, target.process->node->leave(now_));
+                apply(c.target, target.process->node->leave(local(*target.process)));
                 // Those who did not know of the restart take the goodbye at its
                 // word; if none of them learns of the new life before it dies,
                 // to the cluster the node has left (forget_unknown_lives).
                 target.ever_left = true;
-                target.departed_incarnation = target.process->incarnation;
+                target.departed_incarnation = target.process->node->incarnation();
             } else {
                 trace_.note(now_, "restart kills the running ", target.name);
             }
@@ -499,7 +574,7 @@ void Simulation::on_restart_done(std::uint64_t index, bool ok) {
     c.done_at = now_;
     Process* issuer = process(c.issuer, c.issuer_process);
     if (!issuer) return;  // nobody to tell
-    apply(c.issuer, issuer->node->restart_finished(slots_[c.target].name, ok, now_));
+    apply(c.issuer, issuer->node->restart_finished(slots_[c.target].name, ok, local(*issuer)));
 }
 
 // ---- links -------------------------------------------------------------------
@@ -513,8 +588,17 @@ void Simulation::maybe_connect(std::size_t slot) {
 
 void Simulation::drop_link(std::size_t slot) {
     if (!network_.up(slot)) return;
-    network_.set_down(slot);
     const auto& p = slots_[slot].process;
+    if (slots_[slot].one_way != LinkFault::None && !broker_down_) {
+        // One way only: the link stays up until AMQP heartbeats run out.
+        if (network_.fault(slot) != LinkFault::None) return;
+        network_.set_fault(slot, slots_[slot].one_way, now_);
+        queue_.push(SimEvent{now_ + draw(options_.blackhole_notice_min, options_.blackhole_notice_max), 0,
+                             EventKind::LinkDies, slot, p->id, slots_[slot].cut_id});
+        return;
+    }
+    network_.set_fault(slot, LinkFault::None, now_);
+    network_.set_down(slot);
     // The transport notices later: a closed connection soon, a black hole only
     // when AMQP heartbeats run out.
     const Millis notice = slots_[slot].silent_cut && slots_[slot].cut

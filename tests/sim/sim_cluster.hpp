@@ -26,7 +26,10 @@ namespace vigil::sim {
 
 struct Process {
     std::uint64_t id = 0;           // unique in the run; stale events carry old ids
-    std::uint64_t incarnation = 0;  // what the core sees
+    std::uint64_t incarnation = 0;  // what the core started with (it may raise it)
+    // The process's own steady clock: an epoch of its own, so that the core
+    // never gets away with comparing its times with another node's.
+    Millis clock_offset{0};
     std::unique_ptr<Node> node;
     std::unique_ptr<Watchdog> watchdog;
     Millis started_at{0};
@@ -36,6 +39,9 @@ struct Process {
     bool hung = false;            // the service stopped pulsing for good
     Millis hung_at{0};
     Millis stalled_until{0};      // the service pauses, then resumes
+    // The whole process is stopped (no pulse, no tick, nothing read) until
+    // paused_until; the last pause ran from pause_start to paused_until.
+    Millis pause_start{-1}, paused_until{-1};
     std::optional<Millis> leader_since;  // is_leader() since (the sim's bookkeeping)
     bool pulsed = false;
     Millis last_pulse{0};
@@ -51,6 +57,8 @@ struct Slot {
     std::optional<Process> process;  // empty: the container is stopped
     bool cut = false;                // partitioned from the broker
     bool silent_cut = false;         // ... by a black hole: noticed only late
+    LinkFault one_way = LinkFault::None;  // ... one way only: the link stays up until noticed
+    Millis cut_until{0};                  // when the one-way cut is planned to end
     std::uint64_t cut_id = 0;
     bool departed = false;           // left gracefully; an operator will start it
     std::uint64_t departed_incarnation = 0;
@@ -59,6 +67,7 @@ struct Slot {
     std::uint32_t crash_loop_left = 0;   // its next processes die soon after starting
     std::uint64_t loop_id = 0;           // heal() ends a crash loop, pending deaths included
     std::uint64_t last_incarnation = 0;  // of the latest process in this slot
+    Millis wall_offset{0};               // the host's wall clock, which incarnations come from
     Millis down_since{0};
 };
 
@@ -76,7 +85,7 @@ struct RestartCommand {
 
 struct SimStats {
     std::uint64_t crashes = 0, hangs = 0, stalls = 0, apoptoses = 0, cuts = 0, black_holes = 0, outages = 0, splits = 0;
-    std::uint64_t forgeries = 0, junk = 0, crash_loops = 0;
+    std::uint64_t forgeries = 0, junk = 0, crash_loops = 0, pauses = 0, one_way_cuts = 0, clock_steps = 0;
     std::uint64_t members_forgotten = 0;  // no EXPECTED_MEMBERS, and every process that knew it died
     std::uint64_t restarts_of_live = 0;  // of a healthy process connected for a false-death window
     std::uint64_t restarts_by_cut_off = 0;  // ... by an issuer whose own link was down
@@ -107,6 +116,15 @@ public:
     // A cut closes the connection (noticed at once); a black hole only stops
     // everything, both ways, and the transport notices late.
     void cut(std::size_t slot, Millis duration, bool black_hole = false);
+    // Only one direction stops (Mute: what it sends is lost; Deaf: what it
+    // should receive is lost); the connection dies when AMQP heartbeats run out.
+    void cut_one_way(std::size_t slot, Millis duration, LinkFault direction);
+    // The whole process stops (SIGSTOP, docker pause): no pulse, no tick,
+    // nothing read; its queue fills (and expires) meanwhile.
+    void pause(std::size_t slot, Millis duration);
+    // The host's wall clock steps (NTP), so the node's next incarnation may be
+    // lower than its last.
+    void step_wall_clock(std::size_t slot, Millis step);
     // A forged message in a member's name, any field values: the core must
     // neither act on it wrongly nor lose its way once such input stops.
     void forge(Rng& rng);
@@ -135,6 +153,9 @@ public:
     // Alive with its watchdog not expired, and its link up for a whole
     // false_death_window() (sim_config.hpp): nobody may restart it.
     bool live_and_connected(std::size_t index, Millis now) const;
+    // Was the process stopped, within [from, now], for longer than `longer_than`?
+    bool paused_within(std::size_t index, Millis from, Millis longer_than) const;
+    Millis local(const Process& p) const { return now_ + p.clock_offset; }  // its own clock
     std::optional<std::size_t> leader_slot() const;  // the only is_leader() node, if exactly one
     std::size_t leader_count() const;
     std::size_t highest() const;  // the highest name (all slots)
@@ -168,6 +189,7 @@ private:
     void update_links();
     void terminate(std::size_t slot);
     void gone(std::size_t slot);
+    bool defer_while_paused(const SimEvent& event);
     bool life_known(std::size_t slot) const;
     bool member_known(std::size_t slot) const;
     void forget_unknown_lives();

@@ -2,6 +2,7 @@
 // Knobs of one simulated cluster, and the time bounds the invariants derive
 // from them. Timeouts are small (200 ms heartbeats) so that a run of several
 // simulated minutes costs milliseconds of real time.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -143,6 +144,13 @@ inline Millis false_death_window(const SimOptions& o) {
     return t.heartbeat_timeout + t.heartbeat_interval + o.tick_max + o.delay_cap;
 }
 
+// The longest stop of a whole process (a pause) that cannot make its next
+// heartbeat reach the leader later than the heartbeat timeout.
+inline Millis harmless_pause(const SimOptions& o) {
+    const Timing& t = o.timing;
+    return t.heartbeat_timeout - t.heartbeat_interval - o.tick_max - o.delay_cap;
+}
+
 // Two leaders that hear each other: the lower one's next heartbeat reaches
 // the higher, which answers with a COORDINATOR of a newer term.
 inline Millis split_brain_bound(const SimOptions& o) {
@@ -166,7 +174,8 @@ inline Millis convergence_bound(const SimOptions& o, std::size_t nodes) {
     const Millis restart = o.restart_act_max + o.restart_done_max + o.boot_max;
     const Millis cycle = elect + t.reconnect_grace + t.heartbeat_timeout + t.heartbeat_interval + t.recovery.backoff_max +
                          t.recovery.boot_grace + restart;
-    return t.pulse_timeout + o.tick_max + restart + static_cast<Millis::rep>(nodes + 1) * cycle;
+    const Millis pause = 3000 * o.fault_scale * 1ms;  // the longest pause the chaos draws
+    return std::max(t.pulse_timeout, pause) + o.tick_max + restart + static_cast<Millis::rep>(nodes + 1) * cycle;
 }
 
 }  // namespace vigil::sim

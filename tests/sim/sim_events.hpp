@@ -24,6 +24,7 @@ enum class EventKind : std::uint8_t {
     OperatorStart, // an operator starts a node that left gracefully
     Start,         // first start of a container
     LoopCrash,     // a node in a crash loop dies soon after its start
+    LinkDies,      // the broker drops a connection whose AMQP heartbeats stopped one way or both
 };
 
 struct SimEvent {

@@ -36,11 +36,48 @@ void Simulation::cut(std::size_t slot, Millis duration, bool black_hole) {
     ++(black_hole ? stats_.black_holes : stats_.cuts);
     s.silent_cut = black_hole && !(s.cut && !s.silent_cut);  // a closed connection stays closed
     s.cut = true;
+    s.one_way = LinkFault::None;  // this cut takes over from a one-way one
+    network_.set_fault(slot, LinkFault::None, now_);
     ++s.cut_id;
     trace_.note(now_, s.name, black_hole ? " black-holed (nothing moves, nothing closes) for " : " cut off from the broker for ",
                 duration.count(), " ms");
     if (duration > Millis{0}) queue_.push(SimEvent{now_ + duration, 0, EventKind::CutEnd, slot, s.cut_id});
     update_links();
+}
+
+void Simulation::cut_one_way(std::size_t slot, Millis duration, LinkFault direction) {
+    Slot& s = slots_[slot];
+    if (s.cut || direction == LinkFault::None || duration <= Millis{0}) return;  // already cut another way
+    ++stats_.one_way_cuts;
+    s.cut = true;
+    s.silent_cut = true;
+    s.one_way = direction;
+    ++s.cut_id;
+    s.cut_until = now_ + duration;
+    trace_.note(now_, s.name, direction == LinkFault::Mute ? " goes mute (what it sends is held up) for "
+                                                           : " goes deaf (what it should receive is held up) for ",
+                duration.count(), " ms");
+    queue_.push(SimEvent{s.cut_until, 0, EventKind::CutEnd, slot, s.cut_id});
+    update_links();
+}
+
+void Simulation::pause(std::size_t slot, Millis duration) {
+    auto& p = slots_[slot].process;
+    if (!p || p->paused_until > now_) return;
+    ++stats_.pauses;
+    p->pause_start = now_;
+    p->paused_until = now_ + duration;
+    trace_.note(now_, slots_[slot].name, " paused (the whole process) for ", duration.count(), " ms");
+    // The broker gives up on its missing AMQP heartbeats as on a black hole.
+    queue_.push(SimEvent{now_ + draw(options_.blackhole_notice_min, options_.blackhole_notice_max), 0,
+                         EventKind::LinkDies, slot, p->id, 0, true});
+}
+
+void Simulation::step_wall_clock(std::size_t slot, Millis step) {
+    ++stats_.clock_steps;
+    Slot& s = slots_[slot];
+    s.wall_offset += step;
+    trace_.note(now_, s.name, "'s host clock steps by ", step.count(), " ms");
 }
 
 void Simulation::broker_outage(Millis duration) {
@@ -67,8 +104,8 @@ void Simulation::leave(std::size_t slot, Millis operator_after) {
     if (!s.process) return;
     ++stats_.leaves;
     trace_.note(now_, s.name, " leaves gracefully");
-    const std::uint64_t incarnation = s.process->incarnation;
-    apply(slot, s.process->node->leave(now_));
+    const std::uint64_t incarnation = s.process->node->incarnation();
+    apply(slot, s.process->node->leave(local(*s.process)));
     network_.set_down(slot);
     s.process.reset();
     s.down_since = now_;
@@ -100,7 +137,7 @@ void Simulation::forge(Rng& rng) {
         return rng.chance(750'000) ? values[rng.index(values.size())] : rng.next();
     };
     const std::size_t victim = running[rng.index(running.size())];
-    const std::uint64_t real = slots_[victim].process->incarnation;
+    const std::uint64_t real = slots_[victim].process->node->incarnation();
     static const MessageType kTypes[] = {MessageType::Heartbeat, MessageType::Election, MessageType::Answer,
                                          MessageType::Coordinator};
     static const Role kRoles[] = {Role::Follower, Role::Candidate, Role::Leader};
@@ -139,7 +176,12 @@ void Simulation::crash_loop(std::size_t slot, std::uint32_t times) {
 void Simulation::heal() {
     trace_.note(now_, "heal: faults end");
     broker_down_ = false;
-    for (Slot& s : slots_) s.cut = false, s.crash_loop_left = 0, ++s.loop_id;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        Slot& s = slots_[i];
+        s.cut = false, s.crash_loop_left = 0, ++s.loop_id;
+        s.one_way = LinkFault::None;
+        network_.set_fault(i, LinkFault::None, now_);
+    }
     network_.heal_split(now_);
     Weather calm = network_.weather();
     calm.loss_ppm = 0;

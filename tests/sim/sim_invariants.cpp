@@ -30,15 +30,21 @@ void Invariants::after_call(const Simulation& sim, std::size_t slot, Millis now)
 void Invariants::became_leader(const Simulation& sim, std::size_t slot, Millis now) {
     const Network& net = sim.network();
     const Millis from = now - usurper_window(sim.options());
+    const Timing& t = sim.options().timing;
     const std::string& name = sim.slot(slot).name;
     if (!net.up(slot) || net.up_since(slot) > from || net.split_changed_at() > from) return;
+    if (net.one_way_since(slot, from)) return;
     for (std::size_t other = 0; other < sim.size(); ++other) {
         const Slot& h = sim.slot(other);
         if (h.name <= name || !h.process || !net.up(other) || net.up_since(other) > from) continue;
+        if (sim.paused_within(other, from, Millis{0}) || net.one_way_since(other, from)) continue;
         if (net.blocked(slot, other)) continue;
         const auto lost_to = net.last_loss(slot, other);
         const auto lost_from = net.last_loss(other, slot);
         if ((lost_to && *lost_to >= from) || (lost_from && *lost_from >= from)) continue;
+        // A higher node that lost its own echo doubts its path and holds back
+        // from elections (answering none) until the echo returns.
+        if (const auto own = net.last_loss(other, other); own && *own >= from - t.heartbeat_timeout) continue;
         fail(now, name + " became leader (term " + std::to_string(sim.node(slot)->term()) + ") although " + h.name +
                       " has been reachable since " + ms(std::max(net.up_since(other), net.up_since(slot))));
     }
@@ -54,8 +60,12 @@ void Invariants::check_split_brain(const Simulation& sim, std::size_t slot, Mill
         const Slot& b = sim.slot(other);
         if (other == slot || !b.process || !b.process->leader_since || !sim.connected(other)) continue;
         if (net.blocked(slot, other)) continue;
+        // A stopped process, or a one-way link, hears nothing (or is not heard).
+        if (a.process->paused_until > now || b.process->paused_until > now) continue;
+        if (net.fault(slot) != LinkFault::None || net.fault(other) != LinkFault::None) continue;
         Millis since = std::max({*a.process->leader_since, *b.process->leader_since, net.up_since(slot),
-                                 net.up_since(other), net.split_changed_at()});
+                                 net.up_since(other), net.split_changed_at(), a.process->paused_until,
+                                 b.process->paused_until, net.fault_changed_at(slot), net.fault_changed_at(other)});
         if (const auto loss = net.last_loss(slot, other)) since = std::max(since, *loss);
         if (const auto loss = net.last_loss(other, slot)) since = std::max(since, *loss);
         if (now - since > bound) {
@@ -159,6 +169,9 @@ void Invariants::check_memory(const Simulation& sim, std::size_t issuer, std::si
     const auto loss = net.last_loss(prev.issuer, issuer);
     const bool could_know = p.process && p.process->id == prev.issuer_process && net.up(prev.issuer) &&
                             net.up(issuer) && net.up_since(prev.issuer) <= prev.issued_at &&
+                            !sim.paused_within(prev.issuer, prev.issued_at, Millis{0}) &&
+                            !sim.paused_within(issuer, prev.issued_at, Millis{0}) &&
+                            !net.one_way_since(prev.issuer, prev.issued_at) && !net.one_way_since(issuer, prev.issued_at) &&
                             net.up_since(issuer) <= prev.issued_at && (!loss || *loss < prev.issued_at) &&
                             now - prev.issued_at > lag;
     if (!could_know) return;
@@ -214,6 +227,20 @@ void Invariants::on_watchdog(const Simulation& sim, std::size_t slot, bool expir
     }
 }
 
+// Before the hold starts: what the faults did may still play out up to a
+// heartbeat timeout after they ended (a leader's heartbeat or an echo lost,
+// a pause, a one-way cut: someone times out, or steps down).
+std::string Invariants::why_not_settled(const Simulation& sim) const {
+    const Millis settled = sim.now() - false_death_window(sim.options());
+    if (sim.network().last_loss_any() > settled) return "a message was lost a moment ago";
+    for (std::size_t i = 0; i < sim.size(); ++i) {
+        const Slot& s = sim.slot(i);
+        if (s.process && s.process->paused_until > settled) return s.name + " was paused a moment ago";
+        if (sim.network().fault_changed_at(i) > settled) return s.name + " was cut one way a moment ago";
+    }
+    return "";
+}
+
 // I1: "" when the cluster is whole and agrees on the highest node.
 std::string Invariants::why_not_converged(const Simulation& sim) const {
     const std::string& top = sim.slot(sim.highest()).name;
@@ -221,6 +248,8 @@ std::string Invariants::why_not_converged(const Simulation& sim) const {
         const Slot& s = sim.slot(i);
         if (!s.process) return s.name + " is down";
         if (s.process->hung) return s.name + " is hung";
+        if (s.process->paused_until > sim.now()) return s.name + " is paused";
+        if (sim.network().fault(i) != LinkFault::None) return s.name + " is cut one way";
         if (!sim.connected(i)) return s.name + " is not connected";
     }
     if (sim.leader_count() != 1) return std::to_string(sim.leader_count()) + " leaders";

@@ -70,6 +70,8 @@ public:
     void check_split_brain(const Simulation& sim, std::size_t slot, Millis now);
     // "" when I1 holds, else what is still wrong.
     std::string why_not_converged(const Simulation& sim) const;
+    // "" when the faults' after-effects are over: the hold may start.
+    std::string why_not_settled(const Simulation& sim) const;
 
     void fail(Millis now, std::string what);
     bool ok() const { return violations_.empty(); }

@@ -12,7 +12,9 @@ Network::Network(std::size_t nodes, Rng rng, const SimOptions& options, EventQue
       weather_(options.weather),
       links_(nodes),
       loss_(nodes * nodes),
-      last_arrival_(nodes * nodes, Millis{0}) {}
+      faults_(nodes, LinkFault::None),
+      fault_changed_at_(nodes, Millis{-1}),
+      last_arrival_(nodes * nodes) {}
 
 void Network::set_up(std::size_t slot, Millis now) {
     Link& link = links_[slot];
@@ -34,7 +36,8 @@ void Network::publish(std::size_t from, const Outgoing& outgoing, Millis now,
         ++lost_;  // publish on a dead connection fails
         return;
     }
-    pool_.push_back(Published{outgoing.message, from, outgoing.audience, false});
+    pool_.push_back(Published{outgoing.message, now, from, outgoing.audience, false,
+                              faults_[from] == LinkFault::Mute, links_[from].epoch});
     const std::uint64_t index = pool_.size() - 1;
     for (std::size_t to = 0; to < n_; ++to) {
         if (!links_[to].up) continue;  // no queue bound: nobody to route to
@@ -50,7 +53,7 @@ void Network::publish(std::size_t from, const Outgoing& outgoing, Millis now,
 }
 
 void Network::inject(const Message& message, std::size_t from, Millis now, Millis delay) {
-    pool_.push_back(Published{message, from, Audience::Everyone, true});
+    pool_.push_back(Published{message, now, from, Audience::Everyone, true});
     const std::uint64_t index = pool_.size() - 1;
     for (std::size_t to = 0; to < n_; ++to) {
         if (!links_[to].up) continue;
@@ -64,9 +67,9 @@ void Network::schedule(std::uint64_t index, std::size_t from, std::size_t to, Mi
     const auto span = static_cast<std::int64_t>((weather_.delay_max - weather_.delay_min).count());
     Millis at = now + weather_.delay_min + Millis{rng_.between(std::int64_t{0}, std::max<std::int64_t>(0, span))};
     if (options_.fifo_links) {
-        Millis& last = last_arrival_[from * n_ + to];
-        at = std::max(at, last);
-        last = at;
+        Arrival& last = last_arrival_[from * n_ + to];
+        if (last.sender_epoch == links_[from].epoch) at = std::max(at, last.at);
+        last = Arrival{at, links_[from].epoch};
     }
     if (lost) ++lost_;
     queue_.push(SimEvent{at, 0, EventKind::Deliver, to, index, links_[to].epoch, lost});

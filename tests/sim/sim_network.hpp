@@ -18,11 +18,20 @@
 
 namespace vigil::sim {
 
+// One direction of a node's link black-holed (its AMQP heartbeats too). TCP
+// holds what is sent meanwhile and delivers it late, unless the connection dies.
+enum class LinkFault : std::uint8_t { None, Mute, Deaf };
+
 struct Published {
     Message message;
+    Millis at{0};  // published (the queue's message TTL counts from here)
     std::size_t from = 0;  // sender's slot
     Audience audience = Audience::Everyone;
     bool injected = false;  // put on the wire by a test, not by a node
+    // Published while its sender was mute: the bytes wait in the sender's TCP
+    // connection until the path is back, and are lost if that connection dies.
+    bool held = false;
+    std::uint64_t sender_epoch = 0;
 };
 
 class Network {
@@ -50,6 +59,18 @@ public:
     bool split_active() const { return !side_.empty(); }
     bool blocked(std::size_t from, std::size_t to) const { return !side_.empty() && side_[from] != side_[to]; }
 
+    void set_fault(std::size_t slot, LinkFault fault, Millis now) {
+        if (faults_[slot] == fault) return;
+        faults_[slot] = fault;
+        fault_changed_at_[slot] = now;
+    }
+    LinkFault fault(std::size_t slot) const { return faults_[slot]; }
+    Millis fault_changed_at(std::size_t slot) const { return fault_changed_at_[slot]; }
+    // One way faulty at some time in [from, now]?
+    bool one_way_since(std::size_t slot, Millis from) const {
+        return faults_[slot] != LinkFault::None || fault_changed_at_[slot] >= from;
+    }
+
     void set_weather(const Weather& weather) { weather_ = weather; }
     const Weather& weather() const { return weather_; }
 
@@ -65,7 +86,11 @@ public:
     // For the false-death rule: when a message from `from` last failed to
     // reach `to` (loss or split), or never.
     std::optional<Millis> last_loss(std::size_t from, std::size_t to) const { return loss_[from * n_ + to]; }
-    void note_loss(std::size_t from, std::size_t to, Millis now) { loss_[from * n_ + to] = now; }
+    void note_loss(std::size_t from, std::size_t to, Millis now) {
+        loss_[from * n_ + to] = now;
+        last_loss_any_ = now;
+    }
+    Millis last_loss_any() const { return last_loss_any_; }
 
     std::uint64_t sent() const { return sent_; }
     std::uint64_t lost() const { return lost_; }
@@ -88,7 +113,16 @@ private:
     Millis split_changed_at_{0};
     std::deque<Published> pool_;
     std::vector<std::optional<Millis>> loss_;
-    std::vector<Millis> last_arrival_;  // FIFO per (from, to)
+    Millis last_loss_any_{-1};
+    std::vector<LinkFault> faults_;
+    std::vector<Millis> fault_changed_at_;
+    // FIFO per (from, to), within one connection of the sender: RabbitMQ
+    // keeps a publisher's order per channel, not across its reconnects.
+    struct Arrival {
+        Millis at{0};
+        std::uint64_t sender_epoch = 0;
+    };
+    std::vector<Arrival> last_arrival_;
     std::uint64_t sent_ = 0;
     std::uint64_t lost_ = 0;
 };

@@ -138,6 +138,11 @@ Step hang(Millis at, std::string name) {
     return remember_and(at, std::move(name), [](Simulation& sim, std::size_t s) { sim.hang(s); });
 }
 
+// From `at` on, every restart command fails (or works again).
+Step restarts_fail(Millis at, bool fail) {
+    return {at, [fail](Simulation& sim, Memo&) { sim.set_restart_fail_ppm(fail ? 1'000'000 : 0); }};
+}
+
 // A claim to lead from `from` (its real incarnation) with a term far ahead.
 Step forged_claim(Millis at, std::string from, vigil::MessageType type) {
     return {at, [from, type](Simulation& sim, Memo&) {
@@ -192,12 +197,15 @@ std::vector<Scenario> scenarios() {
     const Millis t0 = 5000ms;  // the cluster has settled by then
     std::vector<Scenario> table;
 
+    // The old leader's restart fails until the failover has been checked: a
+    // quick comeback would (rightly) start its Bully take-over before then.
     table.push_back({"kill the leader: the highest survivor leads, the old leader comes back and leads",
                      kFour,
-                     {crash(t0, "node_9")},
+                     {crash(t0, "node_9"), restarts_fail(t0, true), restarts_fail(t0 + kFailover, false)},
                      {leader_is(t0 - 1ms, "node_9"), leader_is(t0 + kFailover, "node_2"),
                       restarted(t0 + kFailover + kRestartStarts, "node_9"),
-                      converged(t0 + kFailover + kRestartStarts + kRejoin), restarts_emitted(t0 + 30s, 1)}});
+                      converged(t0 + kFailover + kRestartStarts + kRejoin),
+                      restarts_emitted(t0 + 30s, 2)}});  // the one that failed, and the one that worked
 
     table.push_back({"kill a follower: the leader restarts it exactly once",
                      kFour,
@@ -273,7 +281,8 @@ std::vector<Scenario> scenarios() {
 
     table.push_back({"a follower that dies just before the leader is restarted by the next leader",
                      kSix,
-                     {crash(t0, "alpha"), crash(t0 + 300ms, "worker-2")},
+                     {crash(t0, "alpha"), crash(t0 + 300ms, "worker-2"), restarts_fail(t0, true),
+                      restarts_fail(t0 + 300ms + kFailover, false)},
                      {leader_is(t0 + 300ms + kFailover, "worker-10"),
                       restarted(t0 + 300ms + kFailover + kRestartStarts, "alpha"),
                       converged(t0 + 300ms + kFailover + 2 * (kRestartStarts + kRejoin))}});
@@ -313,17 +322,14 @@ TEST_CASE("scripted scenarios", "[sim][scenario]") {
 // while d is away (so d keeps its memory); d comes back and leads. It must
 // restart b: the others tell it of b's later life (heartbeats' "lives").
 TEST_CASE("a killed node is restarted even if the new leader last heard its goodbye", "[sim][scenario]") {
-    const auto fail_restarts = [](std::uint32_t ppm) {
-        return [ppm](Simulation& sim, Memo&) { sim.set_restart_fail_ppm(ppm); };
-    };
     Scenario s{"goodbye, operator restart unseen by the next leader, then a kill",
                {"a", "b", "c", "d"},
                {{3s, [](Simulation& sim, Memo&) { sim.leave(slot_of(sim, "b"), 1000s); }},
                 {4s, [](Simulation& sim, Memo&) { sim.cut(slot_of(sim, "d"), 5s); }},
-                {4s, fail_restarts(1'000'000)},
+                restarts_fail(4s, true),
                 {4100ms, [](Simulation& sim, Memo&) { sim.start(slot_of(sim, "b")); }},
                 crash(7s, "b"),
-                {9s + kFailover, fail_restarts(0)}},
+                restarts_fail(9s + kFailover, false)},
                {leader_is(6500ms, "c"), leader_is(9s + kFailover, "d"), restarted(40s, "b"), converged(40s)}};
     run(s, 77);
 }
