@@ -2,19 +2,31 @@
 // nodes would be. Needs the broker that `make test` starts.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vigil/monitor.hpp"
@@ -28,8 +40,10 @@ std::string unique_exchange() {
     return "vigil_test_" + std::to_string(device()) + std::to_string(device());
 }
 
-vigil::Config test_config(const std::string& name, const std::string& exchange) {
-    std::map<std::string, std::string> env{
+using Env = std::map<std::string, std::string>;
+
+vigil::Config test_config(const std::string& name, const std::string& exchange, const Env& extra = {}) {
+    Env env{
         {"CONTAINER_NAME", name},
         {"CONTROL_EXCHANGE", exchange},
         {"HEARTBEAT_INTERVAL", "100ms"},
@@ -39,6 +53,7 @@ vigil::Config test_config(const std::string& name, const std::string& exchange) 
         {"RESTART_BACKEND", "none"},
     };
     if (const char* host = std::getenv("VIGIL_BROKER_HOST")) env["RABBITMQ_HOST"] = host;
+    for (const auto& [key, value] : extra) env[key] = value;
     return vigil::Config::load(env, "");
 }
 
@@ -53,9 +68,15 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 struct Cluster {
-    explicit Cluster(const std::vector<std::string>& names) : exchange(unique_exchange()) {
+    // `extra` goes into every node's config; `before_start` runs on each
+    // monitor before any starts (on_change must come before start()).
+    explicit Cluster(const std::vector<std::string>& names, const Env& extra = {},
+                     const std::function<void(vigil::Monitor&)>& before_start = {})
+        : exchange(unique_exchange()) {
         for (const auto& name : names) {
-            monitors.push_back(std::make_unique<vigil::Monitor>(test_config(name, exchange), [](const std::string&) {}));
+            monitors.push_back(
+                std::make_unique<vigil::Monitor>(test_config(name, exchange, extra), [](const std::string&) {}));
+            if (before_start) before_start(*monitors.back());
         }
         for (auto& monitor : monitors) monitor->start();
     }
@@ -68,6 +89,153 @@ struct Cluster {
     }
     std::string exchange;
     std::vector<std::unique_ptr<vigil::Monitor>> monitors;
+};
+
+// Every node's config for the restart tests: "ghost" is expected but never
+// runs, so the leader judges it dead and runs `command ghost`.
+Env restart_env(const std::string& command) {
+    return {{"EXPECTED_MEMBERS", "node_a,node_b,ghost"},
+            {"RESTART_BACKEND", "command"},
+            {"RESTART_COMMAND", command + " {name}"},
+            {"RESTART_TIMEOUT", "1500ms"}};
+}
+
+// The leaders one monitor named, in order, through on_change.
+struct LeaderLog {
+    explicit LeaderLog(std::string name) : watched(std::move(name)) {}
+    void attach(vigil::Monitor& monitor) {  // for Cluster's before_start
+        if (monitor.config().node_name != watched) return;
+        monitor.on_change([this](const vigil::Event& event) {
+            if (event.kind != vigil::Event::Kind::LeaderChanged) return;
+            const std::lock_guard lock(mutex);
+            leaders.push_back(event.name);
+        });
+    }
+    std::size_t size() const {
+        const std::lock_guard lock(mutex);
+        return leaders.size();
+    }
+    // The leaders named from the `from`-th event on that are not `leader`.
+    std::vector<std::string> other_than(const std::string& leader, std::size_t from) const {
+        const std::lock_guard lock(mutex);
+        std::vector<std::string> others;
+        std::copy_if(leaders.begin() + static_cast<std::ptrdiff_t>(from), leaders.end(), std::back_inserter(others),
+                     [&](const std::string& name) { return name != leader; });
+        return others;
+    }
+    std::string watched;
+    mutable std::mutex mutex;
+    std::vector<std::string> leaders;
+};
+
+// One look from a follower at a leader whose restarts must not disturb it: it
+// still leads, the follower names it and heard it within 300 ms (half the
+// heartbeat timeout, three heartbeats). A leader's sidecar thread that stalls
+// stops heartbeating, so its silence grows here, 200 ms per sample.
+void check_leader_heard(const vigil::Monitor& follower, const vigil::Monitor& leader) {
+    const std::string name = leader.config().node_name;
+    const vigil::Status seen = follower.status();
+    CHECK(leader.is_leader());
+    CHECK(seen.leader == name);
+    const auto member = std::find_if(seen.members.begin(), seen.members.end(),
+                                     [&](const vigil::MemberView& view) { return view.name == name; });
+    REQUIRE(member != seen.members.end());
+    CHECK(member->liveness == vigil::Liveness::Alive);
+    CHECK(member->silent_for.count() < 300);
+}
+
+// A process by pid and start time (field 22 of /proc/<pid>/stat), so that a
+// recycled pid is neither taken for it nor killed in its place.
+struct Process {
+    pid_t pid;
+    unsigned long long started;
+};
+
+// State letter and start time of a pid, if it exists.
+std::optional<std::pair<char, unsigned long long>> proc_stat(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line) || line.rfind(')') == std::string::npos) return std::nullopt;
+    std::istringstream fields(line.substr(line.rfind(')') + 1));  // the command name may hold ") "
+    char state = 0;
+    std::string skipped;
+    fields >> state;
+    for (int field = 4; field < 22; ++field) fields >> skipped;
+    unsigned long long started = 0;
+    if (!(fields >> started)) return std::nullopt;
+    return std::pair{state, started};
+}
+
+bool reaped(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
+
+// Not running: reaped, its pid recycled, or a zombie (exited, not yet reaped).
+bool ended(const Process& process) {
+    if (reaped(process.pid)) return true;
+    const auto stat = proc_stat(process.pid);
+    return !stat || stat->second != process.started || stat->first == 'Z';
+}
+
+// A restart command that hangs, in a temporary directory: it starts a child
+// of its own, writes "<its pid> <child's pid> <its argument>" to `pids`
+// (renamed into place, so never read half-written), then sleeps. It execs the
+// sleep, so that the pid it writes is the one that hangs and every process of
+// the command is recorded. The destructor kills what is left of those.
+//
+// The test process is made a subreaper meanwhile: the child, orphaned when the
+// command is killed, becomes ours rather than init's, and its wait status says
+// how it died (a container's init may be slow to reap it, or never do).
+struct HangingCommand {
+    HangingCommand() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "vigil_restart_XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        dir = pattern;
+        REQUIRE(pattern.find(' ') == std::string::npos);  // RESTART_COMMAND is split on spaces
+        script = (dir / "restart.sh").string();
+        std::ofstream(script) << "#!/bin/sh\n"
+                              << "sleep 60 &\n"
+                              << "echo \"$$ $! $1\" > " << pattern << "/pids.tmp && mv " << pattern << "/pids.tmp "
+                              << pattern << "/pids\n"
+                              << "exec sleep 60\n";
+        std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+        REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+    }
+    ~HangingCommand() {
+        kill_leftovers();
+        prctl(PR_SET_CHILD_SUBREAPER, 0);
+        std::error_code ignored;
+        std::filesystem::remove_all(dir, ignored);
+    }
+    HangingCommand(const HangingCommand&) = delete;
+    HangingCommand& operator=(const HangingCommand&) = delete;
+
+    // The three words of `pids`, once written.
+    bool read_pids(pid_t& command, pid_t& child, std::string& argument) const {
+        std::ifstream in(dir / "pids");
+        return static_cast<bool>(in >> command >> child >> argument);
+    }
+    // Only after a failure is anything left. Called before the monitors stop
+    // too, so that a restarter stuck on the command cannot hold up stop().
+    void kill_leftovers() {
+        for (const Process& process : recorded) {
+            const auto stat = proc_stat(process.pid);
+            if (!stat || stat->second != process.started) continue;  // gone, or the pid is another's now
+            if (stat->first != 'Z') kill(process.pid, SIGKILL);
+            // Reaps the command, or the child once adopted; for a process
+            // that is not ours, ECHILD at once.
+            waitpid(process.pid, nullptr, 0);
+        }
+        recorded.clear();
+    }
+    Process record(pid_t pid) {
+        const auto stat = proc_stat(pid);
+        REQUIRE(stat.has_value());
+        REQUIRE(stat->first != 'Z');
+        return recorded.emplace_back(Process{pid, stat->second});
+    }
+
+    std::filesystem::path dir;
+    std::string script;
+    std::vector<Process> recorded;
 };
 
 }  // namespace
@@ -198,3 +366,83 @@ TEST_CASE("apoptosis fires on time while the sidecar is stuck on a broker that n
     close(listener);
 }
 
+
+TEST_CASE("a restart command that hangs past RESTART_TIMEOUT is killed with its process group while heartbeats "
+          "and elections go on",
+          "[monitor]") {
+    HangingCommand command;
+    LeaderLog seen_by_a("node_a");
+    Cluster cluster({"node_a", "node_b"}, restart_env(command.script),
+                    [&](vigil::Monitor& monitor) { seen_by_a.attach(monitor); });
+    const struct Leftovers {
+        HangingCommand& command;
+        ~Leftovers() { command.kill_leftovers(); }  // before ~Cluster
+    } leftovers{command};
+    const vigil::Monitor& node_a = *cluster.monitors[0];
+    const vigil::Monitor& node_b = *cluster.monitors[1];
+    REQUIRE(eventually([&] { return cluster.all_agree_on("node_b"); }));
+    const std::size_t agreed = seen_by_a.size();
+
+    // HEARTBEAT_TIMEOUT after node_b leads, ghost is dead and the command runs.
+    pid_t command_pid = 0;
+    pid_t child_pid = 0;
+    std::string argument;
+    REQUIRE(eventually([&] { return command.read_pids(command_pid, child_pid, argument); }));
+    const auto hang_began = std::chrono::steady_clock::now();
+    CHECK(argument == "ghost");
+    const Process hanging = command.record(command_pid);
+    const Process child = command.record(child_pid);
+
+    // While it hangs, node_b's sidecar thread must go on heartbeating and leading.
+    int samples = 0;
+    while (!ended(hanging) && std::chrono::steady_clock::now() - hang_began < 1500ms + 2s) {
+        check_leader_heard(node_a, node_b);
+        ++samples;
+        std::this_thread::sleep_for(200ms);
+    }
+    const auto hung_for =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - hang_began);
+    INFO("the command hung for about " << hung_for.count() << " ms (RESTART_TIMEOUT 1500 ms), " << samples
+                                       << " samples");
+    CHECK(samples >= 3);
+    // Ended by the timeout (counted from the spawn, a little before `pids`
+    // was written), neither before it nor long after.
+    CHECK(hung_for.count() >= 1000);
+    CHECK(hung_for.count() < 2500);
+
+    // The command is killed and reaped by the restarter; its child, killed
+    // with the process group, is orphaned, adopted and reaped here.
+    CHECK(eventually([&] { return reaped(hanging.pid); }, 3s));
+    int child_status = 0;
+    REQUIRE(eventually([&] { return waitpid(child.pid, &child_status, WNOHANG) == child.pid; }, 3s));
+    CHECK(WIFSIGNALED(child_status));
+    CHECK(WTERMSIG(child_status) == SIGKILL);
+    CHECK(reaped(child.pid));
+    CHECK(eventually([&] { return node_b.status().restarts_failed >= 1; }, 3s));
+    check_leader_heard(node_a, node_b);
+    CHECK(seen_by_a.other_than("node_b", agreed).empty());
+    CHECK(node_a.status().restarts_issued == 0);  // the command was node_b's
+}
+
+TEST_CASE("a restart command that cannot be spawned is counted as failed and the sidecar goes on", "[monitor]") {
+    LeaderLog seen_by_a("node_a");
+    Cluster cluster({"node_a", "node_b"}, restart_env("/nonexistent/vigil-restart"),
+                    [&](vigil::Monitor& monitor) { seen_by_a.attach(monitor); });
+    const vigil::Monitor& node_a = *cluster.monitors[0];
+    const vigil::Monitor& node_b = *cluster.monitors[1];
+    REQUIRE(eventually([&] { return cluster.all_agree_on("node_b"); }));
+    const std::size_t agreed = seen_by_a.size();
+
+    // node_a hears node_b from agreement, through the failed spawn, until
+    // longer than HEARTBEAT_TIMEOUT after it (a silent leader is replaced then).
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> failed_at;
+    for (const auto deadline = Clock::now() + 10s;
+         Clock::now() < deadline && (!failed_at || Clock::now() - *failed_at < 1200ms);
+         std::this_thread::sleep_for(200ms)) {
+        check_leader_heard(node_a, node_b);
+        if (!failed_at && node_b.status().restarts_failed >= 1) failed_at = Clock::now();
+    }
+    REQUIRE(failed_at.has_value());
+    CHECK(seen_by_a.other_than("node_b", agreed).empty());
+}
