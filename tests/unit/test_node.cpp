@@ -881,3 +881,39 @@ TEST_CASE("node: its own heartbeat never outgrows what receivers accept", "[node
     }
     CHECK(told.size() == names.size());  // all 40 departures told, not the first 32
 }
+
+TEST_CASE("node: a goodbye of ours from a 'later' life makes us take a larger incarnation", "[node][clock]") {
+    // b's host clock stepped back: this life's incarnation (100) is below the
+    // one (150) whose goodbye the leader still gossips, so everyone who knows
+    // that goodbye drops b's messages as its late echo.
+    Driver d{config_for("b", {}, 100)};
+    d.connect(0);
+    Message leader = heartbeat("c", 3, Role::Leader, "c", 9);
+    leader.departed = {{"b", 150}};
+    d.receive(leader, 100);
+
+    const auto refuted = d.events(Event::Kind::Refuted);
+    REQUIRE(refuted.size() == 1);
+    CHECK(d.node.incarnation() == 151);
+    const auto beats = d.sent(MessageType::Heartbeat);
+    REQUIRE_FALSE(beats.empty());
+    CHECK(beats.back().first == 100);  // said at once, to everyone
+    CHECK(beats.back().second.audience == Audience::Everyone);
+    CHECK(beats.back().second.message.incarnation == 151);
+
+    SECTION("an older goodbye, or one at the bound, changes nothing") {
+        leader.departed = {{"b", 120}};
+        d.receive(leader, 200);
+        leader.departed = {{"b", vigil::kMaxIncarnation}};
+        d.receive(leader, 300);
+        CHECK(d.node.incarnation() == 151);
+        CHECK(d.events(Event::Kind::Refuted).size() == 1);
+    }
+    SECTION("echoes of the life before still count as ours, not as an impostor's") {
+        d.receive(heartbeat("b", 0, Role::Follower, "", 100), 200);
+        d.receive(heartbeat("b", 0, Role::Follower, "", 151), 200);
+        CHECK(d.node.drops().impostor == 0);
+        d.receive(heartbeat("b", 0, Role::Follower, "", 99), 200);
+        CHECK(d.node.drops().impostor == 1);
+    }
+}
