@@ -26,7 +26,8 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
       trace_(trace),
       rng_(seed),
       network_(names.size(), rng_.fork(), options_, queue_),
-      invariants_(trace) {
+      invariants_(trace),
+      held_(names.size()) {
     if (names.empty()) throw std::invalid_argument("a simulation needs nodes");
     sorted_names_ = names;
     std::sort(sorted_names_.begin(), sorted_names_.end());
@@ -69,7 +70,9 @@ const Node* Simulation::node(std::size_t index) const {
 
 bool Simulation::healthy(std::size_t index) const {
     const auto& p = slots_[index].process;
-    return p && !p->hung && p->stalled_until <= now_;
+    const Slot& s = slots_[index];
+    return p && !p->hung && p->stalled_until <= now_ && p->paused_until <= now_ &&
+           !(p->doomed && s.loop_id == p->doomed_by_loop);
 }
 
 bool Simulation::connected(std::size_t index) const {
@@ -118,12 +121,16 @@ bool Simulation::restart_in_flight() const {
 
 // A command for it is running, or others may still believe so: until the
 // news that it finished reaches them (the issuer's next heartbeat), and at
-// most RESTART_TIMEOUT after it was issued (when nobody believes it any more).
-bool Simulation::restart_running(std::size_t target) const {
+// most RESTART_TIMEOUT after it was issued (when nobody believes it any more;
+// a note's age travels with it, so others place the issue a delivery late).
+// Its issuer knows at once when its own command is done.
+bool Simulation::restart_running(std::size_t target, std::uint64_t observer_process) const {
     const Millis lag = options_.timing.heartbeat_interval + options_.tick_max + options_.delay_cap;
-    const Millis believed = options_.timing.recovery.restart_timeout;
+    const Millis believed = options_.timing.recovery.restart_timeout + options_.delay_cap;
     return std::any_of(commands_.begin(), commands_.end(), [&](const RestartCommand& c) {
-        return c.target == target && (!c.done || now_ - c.done_at <= lag || now_ - c.issued_at <= believed);
+        if (c.target != target) return false;
+        if (c.issuer_process == observer_process) return !c.done;
+        return !c.done || now_ - c.done_at <= lag || now_ - c.issued_at <= believed;
     });
 }
 
@@ -215,7 +222,7 @@ void Simulation::handle(const SimEvent& e) {
             if (slots_[e.slot].cut && slots_[e.slot].cut_id == e.a) {
                 slots_[e.slot].cut = false;
                 slots_[e.slot].one_way = LinkFault::None;
-                network_.set_fault(e.slot, LinkFault::None, now_);
+                end_one_way(e.slot);
                 trace_.note(now_, slots_[e.slot].name, " reachable again");
                 update_links();
             }
@@ -249,8 +256,8 @@ void Simulation::handle(const SimEvent& e) {
                 const bool still = e.flag ? p->paused_until > now_
                                           : slots_[e.slot].cut && slots_[e.slot].cut_id == e.b;
                 if (!still) break;
-                network_.set_fault(e.slot, LinkFault::None, now_);
                 network_.set_down(e.slot);
+                end_one_way(e.slot);  // what it held is lost with the connection
                 queue_.push(SimEvent{now_, 0, EventKind::NotifyDown, e.slot, p->id});
             }
             break;
@@ -312,6 +319,8 @@ void Simulation::start_process(std::size_t slot) {
         --s.crash_loop_left;
         const Millis timeout = options_.timing.heartbeat_timeout;
         queue_.push(SimEvent{now_ + draw(timeout / 2, 3 * timeout), 0, EventKind::LoopCrash, slot, id, s.loop_id});
+        s.process->doomed = true;
+        s.process->doomed_by_loop = s.loop_id;
     }
     queue_.push(SimEvent{now_ + draw(Millis{0}, options_.tick_max), 0, EventKind::Tick, slot, id});
 }
@@ -475,11 +484,7 @@ void Simulation::on_deliver(const SimEvent& e) {
     }
     const bool mute = pub.held && network_.fault(pub.from) == LinkFault::Mute;
     if (mute || network_.fault(to) == LinkFault::Deaf) {
-        SimEvent later = e;
-        later.at = std::max(mute ? slots_[pub.from].cut_until : now_,
-                            network_.fault(to) == LinkFault::Deaf ? slots_[to].cut_until : now_);
-        if (later.at <= now_) throw std::logic_error("a one-way cut outlived its end");
-        queue_.push(later);
+        held_[mute ? pub.from : to].push_back(e);  // in order, until end_one_way()
         return;
     }
     // Expired in the queue of a recipient that was stopped (x-message-ttl):
@@ -495,7 +500,7 @@ void Simulation::on_deliver(const SimEvent& e) {
         p.last_heard_from[pub.from] = now_;
         // A goodbye while a restart of its sender is running is the SIGTERM
         // half of that restart (or indistinguishable from it): no departure.
-        if (pub.message.type == MessageType::Goodbye && !restart_running(pub.from)) {
+        if (pub.message.type == MessageType::Goodbye && !restart_running(pub.from, p.id)) {
             p.goodbye_heard[pub.from] = pub.message.incarnation;
             p.last_goodbye_from[pub.from] = now_;
         } else if (pub.message.type == MessageType::Goodbye) {
@@ -597,14 +602,26 @@ void Simulation::drop_link(std::size_t slot) {
                              EventKind::LinkDies, slot, p->id, slots_[slot].cut_id});
         return;
     }
-    network_.set_fault(slot, LinkFault::None, now_);
     network_.set_down(slot);
+    end_one_way(slot);
     // The transport notices later: a closed connection soon, a black hole only
     // when AMQP heartbeats run out.
     const Millis notice = slots_[slot].silent_cut && slots_[slot].cut
                               ? draw(options_.blackhole_notice_min, options_.blackhole_notice_max)
                               : draw(Millis{0}, options_.detect_max);
     queue_.push(SimEvent{now_ + notice, 0, EventKind::NotifyDown, slot, p->id});
+}
+
+// A one-way cut is over (or became a closed connection): what it held up
+// moves on now, in the order it came, ahead of anything sent later.
+void Simulation::end_one_way(std::size_t slot) {
+    network_.set_fault(slot, LinkFault::None, now_);
+    for (const SimEvent& held : held_[slot]) {
+        SimEvent now = held;
+        now.at = now_;
+        queue_.push(now);
+    }
+    held_[slot].clear();
 }
 
 void Simulation::update_links() {

@@ -37,6 +37,8 @@ struct Process {
     bool told_connected = false;  // node.connected() called, disconnected() not yet
     bool link_pending = false;    // a LinkUp is on the timeline
     bool hung = false;            // the service stopped pulsing for good
+    bool doomed = false;          // a crash loop will kill it (unless heal() ends the loop)
+    std::uint64_t doomed_by_loop = 0;
     Millis hung_at{0};
     Millis stalled_until{0};      // the service pauses, then resumes
     // The whole process is stopped (no pulse, no tick, nothing read) until
@@ -58,7 +60,6 @@ struct Slot {
     bool cut = false;                // partitioned from the broker
     bool silent_cut = false;         // ... by a black hole: noticed only late
     LinkFault one_way = LinkFault::None;  // ... one way only: the link stays up until noticed
-    Millis cut_until{0};                  // when the one-way cut is planned to end
     std::uint64_t cut_id = 0;
     bool departed = false;           // left gracefully; an operator will start it
     std::uint64_t departed_incarnation = 0;
@@ -148,7 +149,7 @@ public:
     const Slot& slot(std::size_t index) const { return slots_[index]; }
     const Node* node(std::size_t index) const;
     bool alive(std::size_t index) const { return slots_[index].process.has_value(); }
-    bool healthy(std::size_t index) const;  // alive, not hung, not stalled
+    bool healthy(std::size_t index) const;  // alive, not hung, stalled, paused or doomed
     bool connected(std::size_t index) const;  // told connected and link up
     // Alive with its watchdog not expired, and its link up for a whole
     // false_death_window() (sim_config.hpp): nobody may restart it.
@@ -160,11 +161,13 @@ public:
     std::size_t leader_count() const;
     std::size_t highest() const;  // the highest name (all slots)
     bool restart_in_flight() const;
-    // A goodbye of `target` now may be taken for the SIGTERM half of a restart.
-    bool restart_running(std::size_t target) const;
+    // A goodbye of `target` heard now by that process may be taken for the
+    // SIGTERM half of a restart.
+    bool restart_running(std::size_t target, std::uint64_t observer_process) const;
     // Does `observer` know a life of `slot` later than its last goodbye?
     bool knows_life_after_goodbye(std::size_t observer, std::size_t slot) const;
     const RestartCommand& command(std::size_t index) const { return commands_[index]; }
+    std::size_t command_count() const { return commands_.size(); }
     const Network& network() const { return network_; }
     const SimOptions& options() const { return options_; }
     const SimStats& stats() const { return stats_; }
@@ -186,6 +189,7 @@ private:
     bool link_wanted(std::size_t slot) const { return !slots_[slot].cut && !broker_down_; }
     void maybe_connect(std::size_t slot);
     void drop_link(std::size_t slot);
+    void end_one_way(std::size_t slot);
     void update_links();
     void terminate(std::size_t slot);
     void gone(std::size_t slot);
@@ -202,6 +206,7 @@ private:
     Network network_;
     Invariants invariants_;
     std::vector<Slot> slots_;
+    std::vector<std::vector<SimEvent>> held_;  // deliveries a one-way cut of that slot holds up
     std::vector<RestartCommand> commands_;
     std::vector<std::string> sorted_names_;
     NodeConfig base_config_;

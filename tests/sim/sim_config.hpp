@@ -164,18 +164,23 @@ inline Millis usurper_window(const SimOptions& o) {
 }
 
 // From the end of the faults to a healthy cluster. One recovery cycle: links
-// come back, the cluster (re)elects, the leader judges a silent node dead,
-// waits out back-off and boot grace, and the restart command runs. A node that
-// comes back higher than the leader starts a new reign (a new planner), so
-// allow one cycle per node plus one; a hang in progress first has to expire.
+// come back (a black hole is noticed late), the cluster (re)elects, the leader
+// judges a silent node dead after the reconnect grace, waits out back-off and
+// boot grace, and the restart command runs. The planner outlives reigns, so
+// restarts run side by side, not one reign after another; but a restart issued
+// before the end may still fail, and the top node's return starts a new reign,
+// so allow three cycles, plus pacing (one restart an interval when most are
+// dead), plus a hang or a pause still running its course.
 inline Millis convergence_bound(const SimOptions& o, std::size_t nodes) {
     const Timing& t = o.timing;
-    const Millis elect = o.detect_max + o.reconnect_max + 4 * t.election_timeout + 4 * o.delay_cap + 4 * o.tick_max;
+    const Millis notice = std::max(o.detect_max, o.blackhole_notice_max);
+    const Millis elect = notice + o.reconnect_max + 4 * t.election_timeout + 4 * o.delay_cap + 4 * o.tick_max;
     const Millis restart = o.restart_act_max + o.restart_done_max + o.boot_max;
     const Millis cycle = elect + t.reconnect_grace + t.heartbeat_timeout + t.heartbeat_interval + t.recovery.backoff_max +
                          t.recovery.boot_grace + restart;
     const Millis pause = 3000 * o.fault_scale * 1ms;  // the longest pause the chaos draws
-    return std::max(t.pulse_timeout, pause) + o.tick_max + restart + static_cast<Millis::rep>(nodes + 1) * cycle;
+    const Millis pacing = static_cast<Millis::rep>(nodes) * t.heartbeat_interval;
+    return std::max(t.pulse_timeout, pause) + o.tick_max + restart + 3 * cycle + pacing;
 }
 
 }  // namespace vigil::sim

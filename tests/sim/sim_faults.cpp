@@ -37,7 +37,7 @@ void Simulation::cut(std::size_t slot, Millis duration, bool black_hole) {
     s.silent_cut = black_hole && !(s.cut && !s.silent_cut);  // a closed connection stays closed
     s.cut = true;
     s.one_way = LinkFault::None;  // this cut takes over from a one-way one
-    network_.set_fault(slot, LinkFault::None, now_);
+    end_one_way(slot);
     ++s.cut_id;
     trace_.note(now_, s.name, black_hole ? " black-holed (nothing moves, nothing closes) for " : " cut off from the broker for ",
                 duration.count(), " ms");
@@ -53,11 +53,10 @@ void Simulation::cut_one_way(std::size_t slot, Millis duration, LinkFault direct
     s.silent_cut = true;
     s.one_way = direction;
     ++s.cut_id;
-    s.cut_until = now_ + duration;
     trace_.note(now_, s.name, direction == LinkFault::Mute ? " goes mute (what it sends is held up) for "
                                                            : " goes deaf (what it should receive is held up) for ",
                 duration.count(), " ms");
-    queue_.push(SimEvent{s.cut_until, 0, EventKind::CutEnd, slot, s.cut_id});
+    queue_.push(SimEvent{now_ + duration, 0, EventKind::CutEnd, slot, s.cut_id});
     update_links();
 }
 
@@ -180,7 +179,7 @@ void Simulation::heal() {
         Slot& s = slots_[i];
         s.cut = false, s.crash_loop_left = 0, ++s.loop_id;
         s.one_way = LinkFault::None;
-        network_.set_fault(i, LinkFault::None, now_);
+        end_one_way(i);
     }
     network_.heal_split(now_);
     Weather calm = network_.weather();
