@@ -5,18 +5,13 @@
 
 #include <algorithm>
 
+#include "control_routing.hpp"
 #include "vigil/timing.hpp"
 
 namespace vigil {
 namespace {
 
 constexpr amqp_channel_t kChannel = 1;
-constexpr const char* kBroadcastKey = "vigil.all";
-// Follower heartbeats go to "vigil.leader.<sender's queue>": the leader binds
-// "vigil.leader.#" (all of them), each node binds its own key, so one publish
-// reaches the leader and comes back to its sender as proof of its own path.
-constexpr const char* kLeaderBinding = "vigil.leader.#";
-constexpr const char* kLeaderKeyPrefix = "vigil.leader.";
 constexpr std::size_t kInboxMaxLength = 10000;  // the broker drops the oldest past this
 
 timeval to_timeval(Millis timeout) {
@@ -109,12 +104,9 @@ bool AmqpTransport::connect() {
     if (!check(amqp_get_rpc_reply(conn_), "queue.declare")) return false;
     queue_.assign(static_cast<const char*>(declared->queue.bytes), declared->queue.len);
 
-    amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kBroadcastKey),
-                    amqp_empty_table);
-    if (!check(amqp_get_rpc_reply(conn_), "queue.bind")) return false;
-    echo_key_ = kLeaderKeyPrefix + queue_;
-    amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), bytes(echo_key_), amqp_empty_table);
-    if (!check(amqp_get_rpc_reply(conn_), "queue.bind (echo)")) return false;
+    for (const std::string& binding : routing::bindings(false, queue_)) {
+        if (!bind(binding, true)) return false;
+    }
     amqp_basic_consume(conn_, kChannel, bytes(queue_), amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
     if (!check(amqp_get_rpc_reply(conn_), "basic.consume")) return false;
     followers_bound_ = false;
@@ -144,24 +136,32 @@ bool AmqpTransport::publish(Audience audience, const std::string& body) {
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
     props.content_type = amqp_cstring_bytes("application/json");
     props.delivery_mode = 1;  // transient: a heartbeat is worthless after a restart
-    const amqp_bytes_t key = audience == Audience::Everyone ? amqp_cstring_bytes(kBroadcastKey) : bytes(echo_key_);
-    const int status = amqp_basic_publish(conn_, kChannel, bytes(exchange_), key, 0, 0, &props, bytes(body));
+    const std::string key = routing::key_for(audience, queue_);
+    const int status = amqp_basic_publish(conn_, kChannel, bytes(exchange_), bytes(key), 0, 0, &props, bytes(body));
     if (status != AMQP_STATUS_OK) return fail(std::string("publish: ") + amqp_error_string2(status));
     return true;
 }
 
+bool AmqpTransport::bind(const std::string& binding, bool on) {
+    if (on) {
+        amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), bytes(binding), amqp_empty_table);
+    } else {
+        amqp_queue_unbind(conn_, kChannel, bytes(queue_), bytes(exchange_), bytes(binding), amqp_empty_table);
+    }
+    return check(amqp_get_rpc_reply(conn_), ((on ? "queue.bind " : "queue.unbind ") + binding).c_str());
+}
+
+// The new bindings first, then the old ones go: nothing is missed between.
 bool AmqpTransport::listen_to_followers(bool on) {
     if (!conn_) return false;
     if (on == followers_bound_) return true;
-    if (on) {
-        amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kLeaderBinding),
-                        amqp_empty_table);
-    } else {
-        amqp_queue_unbind(conn_, kChannel, bytes(queue_), bytes(exchange_), amqp_cstring_bytes(kLeaderBinding),
-                          amqp_empty_table);
+    const auto wanted = routing::bindings(on, queue_);
+    const auto held = routing::bindings(!on, queue_);
+    for (const std::string& binding : wanted) {
+        if (std::find(held.begin(), held.end(), binding) == held.end() && !bind(binding, true)) return false;
     }
-    if (!check(amqp_get_rpc_reply(conn_), on ? "bind follower heartbeats" : "unbind follower heartbeats")) {
-        return false;
+    for (const std::string& binding : held) {
+        if (std::find(wanted.begin(), wanted.end(), binding) == wanted.end() && !bind(binding, false)) return false;
     }
     followers_bound_ = on;
     return true;

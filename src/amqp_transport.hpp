@@ -22,8 +22,9 @@ public:
     AmqpTransport(const AmqpTransport&) = delete;
     AmqpTransport& operator=(const AmqpTransport&) = delete;
 
-    // Connects, declares the exchange and a fresh exclusive queue, binds the
-    // broadcast key. False with error() set on failure (and stays closed).
+    // Connects, declares the exchange and a fresh exclusive queue, binds it
+    // as a follower (control_routing.hpp). False with error() set on failure
+    // (and stays closed).
     bool connect();
     void close() noexcept;
     // Closes channel and connection properly (bounded by the RPC timeout), so
@@ -32,7 +33,8 @@ public:
     bool connected() const noexcept { return conn_ != nullptr; }
 
     bool publish(Audience audience, const std::string& body);
-    // Follower heartbeats are routed to the leader only: bind or unbind them.
+    // Follower heartbeats are routed to the leader only: take the leader's
+    // bindings, or the follower's again.
     bool listen_to_followers(bool on);
     // Waits up to `timeout` for one message (0 = just look).
     Received receive(Millis timeout, std::string& body);
@@ -43,6 +45,7 @@ private:
     bool check(amqp_rpc_reply_t reply, const char* what);
     bool fail(const std::string& what);
     Received handle_unexpected_frame();
+    bool bind(const std::string& binding, bool on);
 
     BrokerConfig broker_;
     std::string exchange_;
@@ -50,7 +53,6 @@ private:
     Millis message_ttl_;
     amqp_connection_state_t conn_ = nullptr;
     std::string queue_;
-    std::string echo_key_;  // where our follower heartbeats go (and come back from)
     bool followers_bound_ = false;
     std::string error_;
 };

@@ -100,6 +100,8 @@ void random_fault(Simulation& sim, Rng& rng) {
     } else if (roll < 91) {
         // NTP steps a host's clock, back as often as forward.
         sim.step_wall_clock(pick_target(sim, rng, all), Millis{rng.between(std::int64_t{-600'000}, std::int64_t{600'000})});
+    } else if (roll < 92) {
+        if (const auto leader = sim.leader_slot()) sim.lose_binding(*leader);
     } else {
         // Calm: no fault this time.
     }

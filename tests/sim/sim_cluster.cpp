@@ -13,6 +13,7 @@ void SimStats::add(const SimStats& o) {
     forgeries += o.forgeries, restarts_of_live += o.restarts_of_live;
     junk += o.junk, crash_loops += o.crash_loops, members_forgotten += o.members_forgotten;
     pauses += o.pauses, one_way_cuts += o.one_way_cuts, clock_steps += o.clock_steps;
+    lost_bindings += o.lost_bindings;
     restarts_by_cut_off += o.restarts_by_cut_off;
     restarts_emitted += o.restarts_emitted, restarts_acted += o.restarts_acted;
     restarts_failed += o.restarts_failed, restarts_abandoned += o.restarts_abandoned;
@@ -438,6 +439,9 @@ void Simulation::apply(std::size_t slot, const Output& out) {
         s.process->leader_since = n->is_leader() ? std::optional<Millis>(now_) : std::nullopt;
         if (n->is_leader()) invariants_.became_leader(*this, slot, now_);
     }
+    // Stepping down, the transport unbinds the leader's binding (a lost one
+    // included); taking the lead again binds it anew.
+    if (!s.process->node->is_leader()) network_.restore_binding(slot, now_);
     invariants_.after_call(*this, slot, now_);
     std::vector<std::string> restarts = out.restart;
     if (options_.double_restarts) restarts.insert(restarts.end(), out.restart.begin(), out.restart.end());
@@ -490,7 +494,7 @@ void Simulation::on_deliver(const SimEvent& e) {
     // Expired in the queue of a recipient that was stopped (x-message-ttl):
     // its own fault, so no excuse for judging the sender.
     if (now_ - pub.at > options_.timing.heartbeat_timeout) return;
-    if (pub.audience == Audience::Leader && !options_.route_leader_at_publish && !p.node->is_leader() && !echo) return;
+    if (!options_.route_leader_at_publish && !network_.routed(pub.from, pub.audience, to, p.node->is_leader())) return;
     if (e.flag) {
         network_.note_loss(pub.from, to, now_);  // it would have arrived: a real loss
         return;

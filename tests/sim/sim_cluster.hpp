@@ -87,6 +87,7 @@ struct RestartCommand {
 struct SimStats {
     std::uint64_t crashes = 0, hangs = 0, stalls = 0, apoptoses = 0, cuts = 0, black_holes = 0, outages = 0, splits = 0;
     std::uint64_t forgeries = 0, junk = 0, crash_loops = 0, pauses = 0, one_way_cuts = 0, clock_steps = 0;
+    std::uint64_t lost_bindings = 0;
     std::uint64_t members_forgotten = 0;  // no EXPECTED_MEMBERS, and every process that knew it died
     std::uint64_t restarts_of_live = 0;  // of a healthy process connected for a false-death window
     std::uint64_t restarts_by_cut_off = 0;  // ... by an issuer whose own link was down
@@ -126,6 +127,8 @@ public:
     // The host's wall clock steps (NTP), so the node's next incarnation may be
     // lower than its last.
     void step_wall_clock(std::size_t slot, Millis step);
+    // The broker loses the binding a leader hears its followers by.
+    void lose_binding(std::size_t slot);
     // A forged message in a member's name, any field values: the core must
     // neither act on it wrongly nor lose its way once such input stops.
     void forge(Rng& rng);

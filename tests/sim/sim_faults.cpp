@@ -72,6 +72,14 @@ void Simulation::pause(std::size_t slot, Millis duration) {
                          EventKind::LinkDies, slot, p->id, 0, true});
 }
 
+void Simulation::lose_binding(std::size_t slot) {
+    const Node* n = node(slot);
+    if (!n || !n->is_leader() || network_.unbound(slot)) return;
+    ++stats_.lost_bindings;
+    network_.lose_binding(slot, now_);
+    trace_.note(now_, slots_[slot].name, "'s leader binding is lost");
+}
+
 void Simulation::step_wall_clock(std::size_t slot, Millis step) {
     ++stats_.clock_steps;
     Slot& s = slots_[slot];

@@ -62,7 +62,7 @@ void Invariants::check_split_brain(const Simulation& sim, std::size_t slot, Mill
         if (net.blocked(slot, other)) continue;
         // A stopped process, or a one-way link, hears nothing (or is not heard).
         if (a.process->paused_until > now || b.process->paused_until > now) continue;
-        if (net.fault(slot) != LinkFault::None || net.fault(other) != LinkFault::None) continue;
+        if (net.one_way_since(slot, now) || net.one_way_since(other, now)) continue;
         Millis since = std::max({*a.process->leader_since, *b.process->leader_since, net.up_since(slot),
                                  net.up_since(other), net.split_changed_at(), a.process->paused_until,
                                  b.process->paused_until, net.fault_changed_at(slot), net.fault_changed_at(other)});

@@ -1,6 +1,9 @@
 #include "sim_network.hpp"
 
 #include <algorithm>
+#include <string>
+
+#include "control_routing.hpp"
 
 namespace vigil::sim {
 
@@ -14,6 +17,7 @@ Network::Network(std::size_t nodes, Rng rng, const SimOptions& options, EventQue
       loss_(nodes * nodes),
       faults_(nodes, LinkFault::None),
       fault_changed_at_(nodes, Millis{-1}),
+      unbound_(nodes, false),
       last_arrival_(nodes * nodes) {}
 
 void Network::set_up(std::size_t slot, Millis now) {
@@ -42,14 +46,21 @@ void Network::publish(std::size_t from, const Outgoing& outgoing, Millis now,
     for (std::size_t to = 0; to < n_; ++to) {
         if (!links_[to].up) continue;  // no queue bound: nobody to route to
         // AMQP routes at publish time; the other mode decides at delivery.
-        // Either way a heartbeat also comes back to its sender (its echo).
-        if (outgoing.audience == Audience::Leader && options_.route_leader_at_publish && !is_leader(to) && to != from) {
-            continue;
-        }
+        if (options_.route_leader_at_publish && !routed(from, outgoing.audience, to, is_leader(to))) continue;
         const bool lost = blocked(from, to) || rng_.chance(weather_.loss_ppm);
         schedule(index, from, to, now, lost);
         if (!lost && rng_.chance(weather_.dup_ppm)) schedule(index, from, to, now, false);
     }
+}
+
+bool Network::routed(std::size_t from, Audience audience, std::size_t to, bool leading) const {
+    const auto queue = [](std::size_t slot) { return "q" + std::to_string(slot); };
+    const std::string key = routing::key_for(audience, queue(from));
+    for (const std::string& binding : routing::bindings(leading, queue(to))) {
+        if (leading && unbound_[to] && binding == routing::kEverything) continue;
+        if (routing::matches(binding, key)) return true;
+    }
+    return false;
 }
 
 void Network::inject(const Message& message, std::size_t from, Millis now, Millis delay) {

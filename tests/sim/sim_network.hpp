@@ -66,16 +66,31 @@ public:
     }
     LinkFault fault(std::size_t slot) const { return faults_[slot]; }
     Millis fault_changed_at(std::size_t slot) const { return fault_changed_at_[slot]; }
-    // One way faulty at some time in [from, now]?
-    bool one_way_since(std::size_t slot, Millis from) const {
-        return faults_[slot] != LinkFault::None || fault_changed_at_[slot] >= from;
+    // The leader's binding of the slot's queue is gone (the broker lost it);
+    // the transport binds it anew the next time the node takes the lead.
+    void lose_binding(std::size_t slot, Millis now) {
+        unbound_[slot] = true;
+        fault_changed_at_[slot] = now;
     }
+    void restore_binding(std::size_t slot, Millis now) {
+        if (!unbound_[slot]) return;
+        unbound_[slot] = false;
+        fault_changed_at_[slot] = now;
+    }
+    bool unbound(std::size_t slot) const { return unbound_[slot]; }
+    // One way faulty (or its binding lost) at some time in [from, now]?
+    bool one_way_since(std::size_t slot, Millis from) const {
+        return faults_[slot] != LinkFault::None || unbound_[slot] || fault_changed_at_[slot] >= from;
+    }
+    // Does the queue of `to` take a message published by `from` to that
+    // audience? By the transport's own bindings (control_routing.hpp).
+    bool routed(std::size_t from, Audience audience, std::size_t to, bool leading) const;
 
     void set_weather(const Weather& weather) { weather_ = weather; }
     const Weather& weather() const { return weather_; }
 
     // A node publishes. A sender without a connection loses the message (the
-    // publish fails). `is_leader` tells who is bound to Audience::Leader.
+    // publish fails). `is_leader` tells whose queue has the leader's bindings.
     void publish(std::size_t from, const Outgoing& outgoing, Millis now,
                  const std::function<bool(std::size_t)>& is_leader);
     // A test puts a message on the wire, delivered to every connected node.
@@ -116,6 +131,7 @@ private:
     Millis last_loss_any_{-1};
     std::vector<LinkFault> faults_;
     std::vector<Millis> fault_changed_at_;
+    std::vector<bool> unbound_;
     // FIFO per (from, to), within one connection of the sender: RabbitMQ
     // keeps a publisher's order per channel, not across its reconnects.
     struct Arrival {

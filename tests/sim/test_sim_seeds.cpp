@@ -65,7 +65,8 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
               << total.outages << " outages, " << total.splits << " splits, " << total.leaves << " leaves, "
               << total.forgeries << " forgeries, " << total.junk << " junk senders, " << total.crash_loops
               << " crash loops, " << total.pauses << " pauses, " << total.one_way_cuts << " one-way cuts, "
-              << total.clock_steps << " clock steps; " << total.members_forgotten << " members forgotten; " << total.restarts_emitted << " restarts emitted ("
+              << total.clock_steps << " clock steps, " << total.lost_bindings << " lost bindings; "
+              << total.members_forgotten << " members forgotten; " << total.restarts_emitted << " restarts emitted ("
               << total.restarts_acted << " acted, " << total.restarts_failed << " failed, " << total.restarts_abandoned
               << " abandoned; " << total.restarts_of_live << " of live, connected processes, "
               << total.restarts_by_cut_off << " of them by a cut-off issuer); " << total.leader_changes
@@ -88,6 +89,7 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
         CHECK(total.pauses > 0);
         CHECK(total.one_way_cuts > 0);
         CHECK(total.clock_steps > 0);
+        CHECK(total.lost_bindings > 0);
     }
 }
 

@@ -1,0 +1,43 @@
+#pragma once
+// The control exchange's routing, as pure functions: the key a node publishes
+// to and the bindings its queue holds, leading or not. The transport applies
+// them, and the simulation routes by them, so the two cannot disagree.
+//
+// Follower heartbeats go to "vigil.leader.<sender's queue>": every queue binds
+// its own such key, so a follower's heartbeat comes back to it (its echo).
+// Broadcasts go to "vigil.all", which followers bind. The leader binds
+// "vigil.#" (everything) instead of "vigil.all": its own broadcast comes back
+// only through the binding it hears its followers by. A leader whose binding
+// is lost then hears nothing, not even itself, and steps down, rather than
+// hearing itself and finding every follower silent.
+#include <string>
+#include <vector>
+
+#include "vigil/node.hpp"
+
+namespace vigil::routing {
+
+inline const std::string kBroadcastKey = "vigil.all";
+inline const std::string kEverything = "vigil.#";
+
+inline std::string own_key(const std::string& queue) { return "vigil.leader." + queue; }
+
+inline std::string key_for(Audience audience, const std::string& queue) {
+    return audience == Audience::Everyone ? kBroadcastKey : own_key(queue);
+}
+
+inline std::vector<std::string> bindings(bool leading, const std::string& queue) {
+    return {own_key(queue), leading ? kEverything : kBroadcastKey};
+}
+
+// Topic matching as far as these patterns need it: exact words, or a prefix
+// followed by "#" (zero or more words).
+inline bool matches(const std::string& pattern, const std::string& key) {
+    if (pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, ".#") == 0) {
+        const std::string stem = pattern.substr(0, pattern.size() - 2);
+        return key == stem || key.compare(0, stem.size() + 1, stem + ".") == 0;
+    }
+    return pattern == key;
+}
+
+}  // namespace vigil::routing
