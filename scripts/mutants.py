@@ -7,8 +7,8 @@ a missing test. Standard library only; the tree itself is never touched.
 
 The fast suite, in order (the first failure kills the mutant): unit tests,
 the simulation's scenarios, 500 seeds at fast timings, 200 seeds at the
-shipped timings, and the monitor's apoptosis tests against the local broker
-(`make broker` first)."""
+shipped timings, the liveness bounds, and the monitor's apoptosis tests
+against the local broker (`make broker` first)."""
 
 import argparse
 import os
@@ -107,6 +107,33 @@ MUTANTS = [
         ('    out.broadcast.push_back(make(MessageType::Answer));\n    if (role_ == Role::Leader) {',
          '    if (role_ == Role::Leader) {'),
     ]),
+    ('detector a quarter slow', 'src/failure_detector.cpp', [
+        ('now - member.last_heard > timeout_ &&',
+         'now - member.last_heard > timeout_ + timeout_ / 4 &&'),
+    ]),
+    ('elections wait twice as long for answers', 'src/node.cpp', [
+        ('ElectionTimeouts{config_.election_timeout, config_.heartbeat_timeout, config_.election_timeout}',
+         'ElectionTimeouts{2 * config_.election_timeout, config_.heartbeat_timeout, config_.election_timeout}'),
+    ]),
+    ('back-off doubles one step early', 'src/recovery_planner.cpp', [
+        ('for (std::uint32_t i = 1; i < in_a_row && delay < policy_.backoff_max; ++i) delay *= 2;',
+         'for (std::uint32_t i = 0; i < in_a_row && delay < policy_.backoff_max; ++i) delay *= 2;'),
+    ]),
+    ('boot grace dropped for a life heard mid-command', 'src/recovery_planner.cpp', [
+        ('node.booting_until = ok ? now + policy_.boot_grace : now;',
+         'node.booting_until = ok && !(node.new_life_at > node.last_restart) ? now + policy_.boot_grace : now;'),
+    ]),
+    ("a backlog's echo taken as proof of now", 'src/node.cpp', [
+        ('    if (!hears_itself(now)) return;  // a backlog from a stall: not proof of now\n', ''),
+    ]),
+    ("no refutation of a goodbye from a 'later' life", 'src/node.cpp', [
+        ('if (goodbye_incarnation < incarnation_ || goodbye_incarnation >= kMaxIncarnation) return;',
+         'return;'),
+    ]),
+    ("the leader's echo does not prove its follower binding", 'src/control_routing.hpp', [
+        ('    return {own_key(queue), leading ? kEverything : kBroadcastKey};',
+         '    if (leading) return {own_key(queue), kEverything, kBroadcastKey};\n    return {own_key(queue), kBroadcastKey};'),
+    ]),
     ("watchdog as slow as the sidecar's connect", 'src/monitor.cpp', [
         ('        sleep_for(step);\n',
          '        sleep_for(std::max(step, config.broker.connect_timeout));\n'),
@@ -121,6 +148,7 @@ def suite():
         ("sim scenarios", [sim, "[scenario]"]),
         ("sim 500 seeds", [sim, "[seeds]"]),
         ("sim 200 seeds, shipped timings", [sim, "[shipped]"]),
+        ("sim liveness bounds", [sim, "[liveness]"]),
         ("monitor apoptosis", [os.path.join(BUILD, "tests", "monitor", "vigil_monitor_tests"), "apoptosis*"]),
     ]
 

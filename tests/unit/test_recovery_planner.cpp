@@ -277,3 +277,17 @@ TEST_CASE("recovery planner: a goodbye while its restart runs is part of the res
     CHECK_FALSE(planner.goodbye_is_restart("a", Millis{300}));
     CHECK(planner.plan({"a"}, Millis{10'200}) == std::vector<std::string>{"a"});  // tried again after back-off
 }
+
+TEST_CASE("recovery planner: a life heard while its restart runs does not end the boot grace", "[recovery]") {
+    // The back-off alone would allow the next restart at 10 s; the boot grace
+    // after the command finished (1 s) lasts until 11 s.
+    RecoveryPlanner planner{RecoveryPolicy{}};
+    REQUIRE(planner.plan({"a"}, Millis{0}) == std::vector<std::string>{"a"});
+    planner.healthy("a", Millis{500}, true);  // perhaps a life the command then kills
+    planner.finished("a", true, Millis{1000});
+    SECTION("still booting at 10.5 s") { CHECK(planner.plan({"a"}, Millis{10'500}).empty()); }
+    SECTION("a life heard after the command ended ends the grace") {
+        planner.healthy("a", Millis{1200}, false);
+        CHECK(planner.plan({"a"}, Millis{10'500}) == std::vector<std::string>{"a"});
+    }
+}
