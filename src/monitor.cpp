@@ -324,13 +324,13 @@ void Monitor::Impl::run_sidecar() {
 // Its own thread, so that apoptosis fires on time whatever the sidecar is
 // doing (connecting to a dead broker, running a restart).
 void Monitor::Impl::run_watchdog() {
-    const Millis step = std::clamp(watchdog.timeout() / 10, Millis{10}, Millis{100});
+    const Millis step = Watchdog::step_for(watchdog.timeout());
     while (!stopping.load()) {
         const Millis now = steady_now();
         // A pulse is stamped up to one step late: apoptosis may come one step
         // late, never early.
         if (pulsed.exchange(false, std::memory_order_relaxed)) watchdog.pulse(now);
-        if (watchdog.expired(now)) {
+        if (watchdog.check(now)) {
             const auto silent = watchdog.silent_for(now).value_or(Millis{0});
             terminate("main loop has not called pulse() for " + std::to_string(silent.count()) +
                       " ms (PULSE_TIMEOUT " + std::to_string(watchdog.timeout().count()) + " ms)");

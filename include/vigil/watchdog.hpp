@@ -4,6 +4,7 @@
 // expired() is a comparison. Unarmed until the first pulse, so a long
 // start-up never trips it. (Monitor::pulse() does not even read the clock:
 // it raises a flag that the watchdog thread turns into pulse(now).)
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -14,7 +15,16 @@ namespace vigil {
 
 class Watchdog {
 public:
-    explicit Watchdog(Millis timeout) noexcept : timeout_(timeout) {}
+    explicit Watchdog(Millis timeout) noexcept : timeout_(timeout), max_gap_(max_gap_for(timeout)) {}
+
+    // How often the watchdog thread checks: a tenth of the timeout, within
+    // 10..100 ms. A check later than max_gap after the one before means the
+    // whole process was stopped (SIGSTOP, docker pause, a suspended VM), not
+    // just its main loop: that silence is not the main loop's to answer for.
+    static Millis step_for(Millis timeout) noexcept {
+        return std::clamp(timeout / 10, Millis{10}, Millis{100});
+    }
+    static Millis max_gap_for(Millis timeout) noexcept { return std::max(Millis{1000}, 5 * step_for(timeout)); }
 
     void pulse(Millis now) noexcept {
         last_pulse_ms_.store(now.count(), std::memory_order_relaxed);
@@ -32,11 +42,34 @@ public:
         const auto silent = silent_for(now);
         return silent && *silent > timeout_;
     }
+    // The apoptosis check, run every step by one thread: expired(), counting
+    // only silence during which the checks ran. After a gap (the process was
+    // stopped and is running again) the stopped time is forgiven, so a paused
+    // deployment does not kill itself all at once when it resumes.
+    bool check(Millis now) noexcept {
+        if (checked_ && now - last_check_ > max_gap_) forgive(now - last_check_, now);
+        checked_ = true;
+        last_check_ = now;
+        return expired(now);
+    }
     Millis timeout() const noexcept { return timeout_; }
 
 private:
+    // The last pulse moves later by the gap (never past now; a pulse stored
+    // meanwhile makes the exchange retry with it).
+    void forgive(Millis gap, Millis now) noexcept {
+        std::int64_t last = last_pulse_ms_.load(std::memory_order_relaxed);
+        while (last != kUnarmed &&
+               !last_pulse_ms_.compare_exchange_weak(last, std::min(last + gap.count(), now.count()),
+                                                     std::memory_order_relaxed)) {
+        }
+    }
+
     static constexpr std::int64_t kUnarmed = INT64_MIN;
     Millis timeout_;
+    Millis max_gap_;
+    bool checked_ = false;  // check() state: one thread only
+    Millis last_check_{0};
     std::atomic<std::int64_t> last_pulse_ms_{kUnarmed};
 };
 

@@ -105,9 +105,10 @@ def hang(ctx, victim="worker_2"):
     died = wait_for(f"{victim} to exit", lambda: dep.first_event("die", victim, sent), 30)
     require(died[3].get("exitCode") == "1", f"{victim} exited with {died[3].get('exitCode')}, expected 1 (_exit(1))")
     took = apoptosis[0] - hung[0]
-    # The watchdog fires PULSE_TIMEOUT after the last pulse (just before the hang), not early.
-    require(pulse_timeout - 1.0 <= took <= pulse_timeout + 15.0,
-            f"apoptosis {took:.1f} s after the hang, PULSE_TIMEOUT is {pulse_timeout:.0f} s")
+    # The watchdog fires PULSE_TIMEOUT after the last pulse (just before the hang), not early, and
+    # late by at most its own step (100 ms) and scheduling: one second allows a loaded machine.
+    require(pulse_timeout - 1.0 <= took <= pulse_timeout + 1.0,
+            f"apoptosis {took:.2f} s after the hang, PULSE_TIMEOUT is {pulse_timeout:.0f} s")
     dead_at, reporter = wait_dead_line(ctx, victim, sent)
     # While hung the sidecar still heartbeats: nobody should call it dead before it dies.
     require(dead_at >= died[0] - 0.5, f"{victim} was declared dead while still alive (hung)")

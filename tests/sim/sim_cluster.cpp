@@ -328,7 +328,7 @@ void Simulation::start_process(std::size_t slot) {
 
 void Simulation::on_tick(std::size_t slot, Process& p) {
     // The watchdog check runs whatever the broker or a restart command does.
-    const bool expired = p.watchdog->expired(local(p));
+    const bool expired = p.watchdog->check(local(p));
     invariants_.on_watchdog(*this, slot, expired, now_);
     if (expired) {
         ++stats_.apoptoses;

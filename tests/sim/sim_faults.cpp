@@ -62,7 +62,8 @@ void Simulation::cut_one_way(std::size_t slot, Millis duration, LinkFault direct
 
 void Simulation::pause(std::size_t slot, Millis duration) {
     auto& p = slots_[slot].process;
-    if (!p || p->paused_until > now_) return;
+    // One pause per pulse at most: the I5 check follows one pause since the last pulse.
+    if (!p || p->paused_until > now_ || (p->pause_start >= Millis{0} && p->last_pulse < p->paused_until)) return;
     ++stats_.pauses;
     p->pause_start = now_;
     p->paused_until = now_ + duration;

@@ -84,3 +84,34 @@ TEST_CASE("watchdog: pulse from another thread while this one checks", "[watchdo
     CHECK_FALSE(dog.expired(Millis{kPulses + 50}));
     CHECK(dog.expired(Millis{kPulses + 51}));
 }
+
+TEST_CASE("watchdog: a stopped process's time is not its main loop's silence", "[watchdog]") {
+    // timeout 1000 ms: checks every 100 ms, a gap past 1000 ms means stopped.
+    Watchdog dog{Millis{1000}};
+    REQUIRE(Watchdog::max_gap_for(Millis{1000}) == Millis{1000});
+    dog.pulse(Millis{0});
+    for (long t = 100; t <= 600; t += 100) REQUIRE_FALSE(dog.check(Millis{t}));
+
+    SECTION("stopped for 10 s: on resuming, only the 600 ms before the stop count") {
+        CHECK_FALSE(dog.check(Millis{10'600}));
+        CHECK(dog.silent_for(Millis{10'600}) == Millis{600});
+        CHECK_FALSE(dog.check(Millis{10'900}));  // 900 ms of silence counted
+        CHECK(dog.check(Millis{11'100}));        // then a hung main loop is still caught
+    }
+    SECTION("a pulse on resuming counts as usual") {
+        dog.pulse(Millis{10'600});
+        CHECK_FALSE(dog.check(Millis{10'600}));
+        CHECK(dog.silent_for(Millis{10'700}) == Millis{100});
+    }
+    SECTION("checks a little late (a loaded machine) forgive nothing") {
+        CHECK_FALSE(dog.check(Millis{1000}));
+        CHECK(dog.check(Millis{1900}));  // 900 ms after the last check: no gap
+        CHECK(dog.silent_for(Millis{1900}) == Millis{1900});
+    }
+    SECTION("never forgives past now") {
+        dog.pulse(Millis{5000});  // a pulse stamped late, then a gap
+        CHECK_FALSE(dog.check(Millis{8000}));
+        CHECK(dog.silent_for(Millis{8000}) <= Millis{3000});
+        CHECK(dog.silent_for(Millis{8000}) >= Millis{0});
+    }
+}
