@@ -134,6 +134,9 @@ MUTANTS = [
         ('    return {own_key(queue), leading ? kEverything : kBroadcastKey};',
          '    if (leading) return {own_key(queue), kEverything, kBroadcastKey};\n    return {own_key(queue), kBroadcastKey};'),
     ]),
+    ("a stopped process's time counted as its main loop's silence", 'include/vigil/watchdog.hpp', [
+        ('        if (checked_ && now - last_check_ > max_gap_) forgive(now - last_check_, now);\n', ''),
+    ]),
     ("watchdog as slow as the sidecar's connect", 'src/monitor.cpp', [
         ('        sleep_for(step);\n',
          '        sleep_for(std::max(step, config.broker.connect_timeout));\n'),
