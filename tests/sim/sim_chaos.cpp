@@ -71,7 +71,7 @@ void random_fault(Simulation& sim, Rng& rng) {
             sim.cut_one_way(victim, duration, how == 7 ? LinkFault::Mute : LinkFault::Deaf);
         }
     } else if (roll < 65) {
-        sim.broker_outage(span(200, 6000));
+        sim.broker_outage(span(200, 6000), rng.chance(500'000));
     } else if (roll < 72) {
         std::vector<std::uint8_t> side(sim.size());
         for (auto& s : side) s = static_cast<std::uint8_t>(rng.between(std::uint64_t{0}, std::uint64_t{1}));

@@ -8,7 +8,7 @@
 namespace vigil::sim {
 
 void SimStats::add(const SimStats& o) {
-    crashes += o.crashes, hangs += o.hangs, stalls += o.stalls, apoptoses += o.apoptoses;
+    crashes += o.crashes, hangs += o.hangs, stalls += o.stalls, apoptoses += o.apoptoses, broker_stalls += o.broker_stalls;
     cuts += o.cuts, black_holes += o.black_holes, outages += o.outages, splits += o.splits, leaves += o.leaves;
     forgeries += o.forgeries, restarts_of_live += o.restarts_of_live;
     junk += o.junk, crash_loops += o.crash_loops, members_forgotten += o.members_forgotten;
@@ -610,8 +610,8 @@ void Simulation::drop_link(std::size_t slot) {
     end_one_way(slot);
     // The transport notices later: a closed connection soon, a black hole only
     // when AMQP heartbeats run out.
-    const Millis notice = slots_[slot].silent_cut && slots_[slot].cut
-                              ? draw(options_.blackhole_notice_min, options_.blackhole_notice_max)
+    const bool silent = (slots_[slot].silent_cut && slots_[slot].cut) || (broker_down_ && broker_stalled_);
+    const Millis notice = silent ? draw(options_.blackhole_notice_min, options_.blackhole_notice_max)
                               : draw(Millis{0}, options_.detect_max);
     queue_.push(SimEvent{now_ + notice, 0, EventKind::NotifyDown, slot, p->id});
 }

@@ -86,6 +86,7 @@ struct RestartCommand {
 
 struct SimStats {
     std::uint64_t crashes = 0, hangs = 0, stalls = 0, apoptoses = 0, cuts = 0, black_holes = 0, outages = 0, splits = 0;
+    std::uint64_t broker_stalls = 0;
     std::uint64_t forgeries = 0, junk = 0, crash_loops = 0, pauses = 0, one_way_cuts = 0, clock_steps = 0;
     std::uint64_t lost_bindings = 0;
     std::uint64_t members_forgotten = 0;  // no EXPECTED_MEMBERS, and every process that knew it died
@@ -136,7 +137,9 @@ public:
     void junk(Rng& rng);
     // The node's next `times` processes each die 0.5..3 timeouts after starting.
     void crash_loop(std::size_t slot, std::uint32_t times);
-    void broker_outage(Millis duration);
+    // Every connection closes, or (a stall) stays open with nothing moving,
+    // noticed only when AMQP heartbeats run out.
+    void broker_outage(Millis duration, bool stall = false);
     void split(std::vector<std::uint8_t> side, Millis duration);
     void leave(std::size_t slot, Millis operator_after);
     void inject(const Message& message, Millis delay);
@@ -215,6 +218,7 @@ private:
     NodeConfig base_config_;
     Millis now_{0};
     bool broker_down_ = false;
+    bool broker_stalled_ = false;
     std::uint64_t outage_id_ = 0, split_id_ = 0, next_process_id_ = 0;
     SimStats stats_;
 };

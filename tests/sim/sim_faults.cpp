@@ -88,11 +88,13 @@ void Simulation::step_wall_clock(std::size_t slot, Millis step) {
     trace_.note(now_, s.name, "'s host clock steps by ", step.count(), " ms");
 }
 
-void Simulation::broker_outage(Millis duration) {
-    ++stats_.outages;
+void Simulation::broker_outage(Millis duration, bool stall) {
+    ++(stall ? stats_.broker_stalls : stats_.outages);
     broker_down_ = true;
+    broker_stalled_ = stall;
     ++outage_id_;
-    trace_.note(now_, "broker outage for ", duration.count(), " ms");
+    trace_.note(now_, stall ? "broker stalls (every connection open, nothing moves) for " : "broker outage for ",
+                duration.count(), " ms");
     if (duration > Millis{0}) queue_.push(SimEvent{now_ + duration, 0, EventKind::OutageEnd, 0, outage_id_});
     update_links();
 }

@@ -62,7 +62,8 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
     std::cout << mode << ": " << count << " seeds from " << base << " in " << seconds << " s: " << failed << " failed; "
               << total.crashes << " crashes, " << total.hangs << " hangs (" << total.apoptoses << " apoptoses), "
               << total.stalls << " stalls, " << total.cuts << " cuts, " << total.black_holes << " black holes, "
-              << total.outages << " outages, " << total.splits << " splits, " << total.leaves << " leaves, "
+              << total.outages << " outages, " << total.broker_stalls << " broker stalls, " << total.splits
+              << " splits, " << total.leaves << " leaves, "
               << total.forgeries << " forgeries, " << total.junk << " junk senders, " << total.crash_loops
               << " crash loops, " << total.pauses << " pauses, " << total.one_way_cuts << " one-way cuts, "
               << total.clock_steps << " clock steps, " << total.lost_bindings << " lost bindings; "
@@ -80,6 +81,7 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
         CHECK(total.restarts_acted > 0);
         CHECK(total.restarts_failed > 0);
         CHECK(total.outages > 0);
+        CHECK(total.broker_stalls > 0);
         CHECK(total.splits > 0);
         CHECK(total.leaves > 0);
         CHECK(total.black_holes > 0);
