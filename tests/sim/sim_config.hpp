@@ -136,6 +136,15 @@ inline void use_shipped(SimOptions& drawn) {
     drawn = o;
 }
 
+// The back-off owed after `in_a_row` restarts in a row (0: none), as the
+// README states it (CrashLoopBackOff), written here apart from the planner.
+inline Millis owed_backoff(const RecoveryPolicy& policy, std::uint32_t in_a_row) {
+    if (in_a_row == 0) return Millis{0};
+    Millis delay = policy.backoff_initial;
+    for (std::uint32_t i = 1; i < in_a_row && delay < policy.backoff_max; ++i) delay *= 2;
+    return std::min(delay, policy.backoff_max);
+}
+
 // A node declared dead although it was up this long, connected all along,
 // with nothing of its lost on the way to the leader, is a false death: the
 // leader must have heard a heartbeat within heartbeat_timeout of `now`.

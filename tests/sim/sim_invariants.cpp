@@ -148,9 +148,7 @@ void Invariants::check_storm(const Simulation& sim, std::size_t issuer, std::siz
         fail(now, who + "while it boots (restart done at " + ms(previous.done_at) + ", grace " + ms(policy.boot_grace) + ")");
     }
     const bool chain_broken = now - chain.last_restart > policy.backoff_reset_after;
-    Millis backoff = policy.backoff_initial;
-    for (std::uint32_t i = 1; i < chain.in_a_row && backoff < policy.backoff_max; ++i) backoff *= 2;
-    backoff = std::min(backoff, policy.backoff_max);
+    const Millis backoff = owed_backoff(policy, chain.in_a_row);
     if (!chain_broken && now - chain.last_restart < backoff) {
         fail(now, who + "after " + ms(now - chain.last_restart) + " (" + std::to_string(chain.in_a_row) +
                       " in a row, back-off " + ms(backoff) + ")");
@@ -182,9 +180,7 @@ void Invariants::check_memory(const Simulation& sim, std::size_t issuer, std::si
     const auto chain = chains_.find({prev.issuer_process, target});
     if (chain == chains_.end()) return;
     const RecoveryPolicy& policy = sim.options().timing.recovery;
-    Millis backoff = policy.backoff_initial;
-    for (std::uint32_t i = 1; i < chain->second.in_a_row && backoff < policy.backoff_max; ++i) backoff *= 2;
-    backoff = std::min(backoff, policy.backoff_max);
+    const Millis backoff = owed_backoff(policy, chain->second.in_a_row);
     const auto goodbye = l.last_goodbye_from.find(target);
     const bool left_since = goodbye != l.last_goodbye_from.end() && goodbye->second >= prev.issued_at;
     if (!left_since && now - prev.issued_at < backoff) {
