@@ -500,6 +500,13 @@ void Simulation::on_deliver(const SimEvent& e) {
         return;
     }
     ++stats_.deliveries;
+    // A forgery carrying its victim's real life is, to anyone, that life
+    // speaking (only authentication can tell): the harness counts it heard.
+    const auto& sender = slots_[pub.from].process;
+    if (pub.injected && sender && pub.message.from == slots_[pub.from].name &&
+        pub.message.incarnation == sender->node->incarnation()) {
+        p.last_heard_from[pub.from] = now_;
+    }
     if (!pub.injected && !echo) {
         p.last_heard_from[pub.from] = now_;
         // A goodbye while a restart of its sender is running is the SIGTERM
