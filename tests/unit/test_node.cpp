@@ -625,6 +625,13 @@ TEST_CASE("node: a leader judges silence only while its own heartbeats come back
         for (const auto& [at, out] : d.log)
             for (const auto& s : out.send)
                 if (at > 10000 && s.message.type == MessageType::Heartbeat) backlog.push_back(s.message);
+        // Echoes of heartbeats sent longer ago than the proof window (2
+        // intervals + 250 ms) are no news that the path works now.
+        for (const auto& [at, out] : d.log)
+            for (const auto& s : out.send)
+                if (at > 10000 && at < 15000 && s.message.type == MessageType::Heartbeat) d.receive(s.message, 20000);
+        CHECK(d.events(Event::Kind::PathRestored).empty());
+        CHECK(d.node.caution(Millis{20000}).find("no echo") != std::string::npos);
         for (const auto& m : backlog) d.receive(m, 20050);  // the stall ends: all at once
         d.echo = true;
         w_alive = true;
