@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "amqp_transport.hpp"
@@ -208,13 +209,16 @@ private:
         std::string why;
         switch (restarter_.start(name, now, why)) {
             case Restarter::Start::Started:
+                waiting_.erase(name);
                 log_.warn("Node {} is DEAD. Restarting...", name);
                 break;
             case Restarter::Start::Postponed:
-                log_.warn("Node {} is DEAD; its restart waits: {}", name, why);
+                // Tried again every interval: said once, until it runs.
+                if (waiting_.insert(name).second) log_.warn("Node {} is DEAD; its restart waits: {}", name, why);
                 execute(node_.restart_postponed(name, now), now);
                 break;
             case Restarter::Start::Failed:
+                waiting_.erase(name);
                 log_.warn("Node {} is DEAD. Restarting...", name);
                 ++restarts_failed_;
                 log_.error("cannot restart {}: {}", name, why);
@@ -302,6 +306,7 @@ private:
     Millis next_connect_{0};
     Millis next_status_{0};
     std::string last_connect_error_;
+    std::set<std::string> waiting_;  // restarts postponed and not yet run (bounded by the members)
     std::uint64_t restarts_failed_ = 0;
     std::uint64_t reconnects_ = 0;
 };

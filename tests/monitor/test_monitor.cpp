@@ -446,3 +446,71 @@ TEST_CASE("a restart command that cannot be spawned is counted as failed and the
     REQUIRE(failed_at.has_value());
     CHECK(seen_by_a.other_than("node_b", agreed).empty());
 }
+
+// Twenty members never run, so the leader restarts all twenty at once (no
+// pacing: MASS_SILENCE_PERCENT 100) with a command that hangs until
+// RESTART_TIMEOUT. The restarter runs at most 16 at a time and postpones the
+// rest until room frees up; the leader goes on heartbeating meanwhile.
+TEST_CASE("at most 16 restart commands run at once; the rest wait their turn while heartbeats go on", "[monitor]") {
+    std::string pattern = (std::filesystem::temp_directory_path() / "vigil_cap_XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    const std::filesystem::path dir = pattern;
+    const std::string script = (dir / "restart.sh").string();
+    // "<pid>" in running.<name>, renamed into place; then it hangs.
+    std::ofstream(script) << "#!/bin/sh\n"
+                          << "echo $$ > " << pattern << "/tmp.$1 && mv " << pattern << "/tmp.$1 " << pattern
+                          << "/running.$1\n"
+                          << "exec sleep 60\n";
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+
+    std::string members = "node_a,node_b";
+    for (int i = 1; i <= 20; ++i) members += ",ghost_" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+    Cluster cluster({"node_a", "node_b"}, {{"EXPECTED_MEMBERS", members},
+                                           {"MASS_SILENCE_PERCENT", "100"},
+                                           {"RESTART_BACKEND", "command"},
+                                           {"RESTART_COMMAND", script + " {name}"},
+                                           {"RESTART_TIMEOUT", "2000ms"}});
+    std::vector<Process> seen;  // every command, by pid and start time
+    const struct Cleanup {
+        const std::vector<Process>& seen;
+        const std::filesystem::path& dir;
+        ~Cleanup() {
+            for (const Process& process : seen) {
+                const auto stat = proc_stat(process.pid);
+                if (stat && stat->second == process.started && stat->first != 'Z') kill(process.pid, SIGKILL);
+            }
+            std::error_code ignored;
+            std::filesystem::remove_all(dir, ignored);
+        }
+    } cleanup{seen, dir};
+    const vigil::Monitor& node_a = *cluster.monitors[0];
+    const vigil::Monitor& node_b = *cluster.monitors[1];
+    REQUIRE(eventually([&] { return cluster.all_agree_on("node_b"); }));
+
+    // Sample every 50 ms: which commands have started, and how many run now.
+    std::size_t most_at_once = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 12s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::size_t running = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+            if (entry.path().filename().string().rfind("running.", 0) != 0) continue;
+            pid_t pid = 0;
+            if (!(std::ifstream(entry.path()) >> pid)) continue;
+            const bool known = std::any_of(seen.begin(), seen.end(), [&](const Process& p) { return p.pid == pid; });
+            if (!known) {
+                if (const auto stat = proc_stat(pid)) seen.push_back(Process{pid, stat->second});
+            }
+            const auto it = std::find_if(seen.begin(), seen.end(), [&](const Process& p) { return p.pid == pid; });
+            if (it != seen.end() && !ended(*it)) ++running;
+        }
+        most_at_once = std::max(most_at_once, running);
+        if (seen.size() == 20) break;
+        check_leader_heard(node_a, node_b);
+        std::this_thread::sleep_for(50ms);
+    }
+    INFO(seen.size() << " commands started, at most " << most_at_once << " at once");
+    CHECK(seen.size() == 20);  // the postponed ones ran once there was room
+    CHECK(most_at_once >= 10);  // they did run side by side
+    CHECK(most_at_once <= 16);
+    check_leader_heard(node_a, node_b);
+}
