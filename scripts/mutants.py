@@ -34,8 +34,8 @@ MUTANTS = [
          'if (hears_itself(now)) watch(now, out);'),
     ]),
     ('goodbye ignored', 'src/node.cpp', [
-        ('        detector_.departed(message.from, message.incarnation);\n',
-         '        return out;\n'),
+        ('        if (!detector_.departed(message.from, message.incarnation)) {',
+         '        if (true) {'),
     ]),
     ('cut-off leader acts (no proof of its own path)', 'src/node.cpp', [
         ('if (is_leader() && hears_itself(now)) watch(now, out);',
@@ -66,8 +66,8 @@ MUTANTS = [
          '    if (in_a_row < UINT32_MAX) return Millis{0};'),
     ]),
     ('no boot grace', 'src/recovery_planner.cpp', [
-        ('node.booting_until = ok && !heard_since ? now + policy_.boot_grace : now;',
-         'node.booting_until = ok && !heard_since ? now : now;'),
+        ('node.booting_until = ok ? now + policy_.boot_grace : now;',
+         'node.booting_until = now;'),
     ]),
     ('in-flight restarts ignored', 'src/recovery_planner.cpp', [
         ('if (restart.size() >= limit || node.in_flight || next_allowed(name, now) > now) continue;',
@@ -127,7 +127,7 @@ MUTANTS = [
         ('    if (!hears_itself(now)) return;  // a backlog from a stall: not proof of now\n', ''),
     ]),
     ("no refutation of a goodbye from a 'later' life", 'src/node.cpp', [
-        ('if (goodbye_incarnation < incarnation_ || goodbye_incarnation >= kMaxIncarnation) return;',
+        ('if (theirs < incarnation_ || (theirs == incarnation_ && !goodbye) || theirs >= kMaxIncarnation) return;',
          'return;'),
     ]),
     ("the leader's echo does not prove its follower binding", 'src/control_routing.hpp', [

@@ -47,28 +47,29 @@ FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint
     return result;
 }
 
-void FailureDetector::departed(const std::string& name, std::uint64_t incarnation) {
-    const auto it = members_.find(name);
-    if (it == members_.end()) return;
+bool FailureDetector::departed(const std::string& name, std::uint64_t incarnation) {
+    auto it = members_.find(name);
+    if (it == members_.end()) {
+        // A goodbye from a sender not heard before (we just started): kept,
+        // or others' member lists would bring it back as alive, then dead.
+        if (members_.size() >= max_members_ && !make_room()) return false;
+        it = members_.emplace(name, Member{}).first;
+    }
     it->second.liveness = Liveness::Departed;
     it->second.correcting = false;
     it->second.said_goodbye = true;
     it->second.departed_incarnation = incarnation;
+    return true;
 }
 
 bool FailureDetector::learn_departed(const std::string& name, std::uint64_t incarnation) {
-    auto it = members_.find(name);
-    if (it == members_.end()) {
-        if (members_.size() >= max_members_ && !make_room()) return false;
-        it = members_.emplace(name, Member{}).first;
-    } else if (it->second.liveness == Liveness::Departed) {
-        return false;  // already known
-    } else if (it->second.ever_heard && it->second.incarnation > incarnation) {
+    const auto it = members_.find(name);
+    if (it != members_.end() && it->second.liveness == Liveness::Departed) return false;  // already known
+    if (it != members_.end() && it->second.ever_heard && it->second.incarnation > incarnation) {
         it->second.correcting = true;  // we heard a later life: say so
         return false;
     }
-    departed(name, incarnation);
-    return true;
+    return departed(name, incarnation);
 }
 
 bool FailureDetector::learn_life(const std::string& name, std::uint64_t incarnation, Millis now) {

@@ -65,6 +65,7 @@ Message Node::make(MessageType type) const {
 // - restarts: back-off counts and restarts in flight carry over to the next leader.
 void Node::learn_gossip(const Message& message, Millis now, Output& out) {
     for (const Departure& life : message.lives) {
+        if (life.name == config_.self) refute(life.incarnation, false, now, out);
         if (life.name != config_.self && detector_.learn_life(life.name, life.incarnation, now)) {
             out.events.push_back(Event{Event::Kind::MemberJoined, life.name, election_.term()});
         }
@@ -72,7 +73,7 @@ void Node::learn_gossip(const Message& message, Millis now, Output& out) {
     if (message.role == Role::Leader) detector_.settle(message.departed);
     for (const Departure& departure : message.departed) {
         if (departure.name == config_.self) {
-            refute_goodbye(departure.incarnation, now, out);
+            refute(departure.incarnation, true, now, out);
             continue;
         }
         // A later life we know of is news for the sender (learn_departed says
@@ -89,6 +90,7 @@ void Node::learn_gossip(const Message& message, Millis now, Output& out) {
         }
     }
     for (const Departure& member : message.members) {
+        if (member.name == config_.self) refute(member.incarnation, false, now, out);
         if (member.name != config_.self && accept_name(member.name)) {
             detector_.learn_member(member.name, member.incarnation, now);
         }
@@ -98,18 +100,20 @@ void Node::learn_gossip(const Message& message, Millis now, Output& out) {
     }
 }
 
-// Others hold a goodbye of ours from a life no earlier than this one: this
-// life's incarnation came from a host clock that stepped back, and everyone
-// who knows that goodbye drops us as its late echo. As SWIM's refutation: take
-// a larger incarnation and say so at once.
-void Node::refute_goodbye(std::uint64_t goodbye_incarnation, Millis now, Output& out) {
-    if (goodbye_incarnation < incarnation_ || goodbye_incarnation >= kMaxIncarnation) return;
+// Others hold a life of ours later than this one (a goodbye from it, or an
+// older life they still remember): this life's incarnation came from a host
+// clock that stepped back. Those who know that goodbye drop us as its late
+// echo; those who remember that life take our goodbye for an older one's. As
+// SWIM's refutation: take a larger incarnation and say so at once.
+void Node::refute(std::uint64_t theirs, bool goodbye, Millis now, Output& out) {
+    if (theirs < incarnation_ || (theirs == incarnation_ && !goodbye) || theirs >= kMaxIncarnation) return;
     refuted_incarnation_ = incarnation_;
-    incarnation_ = goodbye_incarnation + 1;
+    incarnation_ = theirs + 1;
     election_.set_incarnation(incarnation_);
     out.events.push_back(Event{Event::Kind::Refuted, config_.self, election_.term(),
-                               "a goodbye of mine from incarnation " + std::to_string(goodbye_incarnation) +
-                                   " is known, later than this life's " + std::to_string(refuted_incarnation_) +
+                               std::string(goodbye ? "a goodbye of mine" : "a life of mine") + " from incarnation " +
+                                   std::to_string(theirs) + " is known, not earlier than this life's " +
+                                   std::to_string(refuted_incarnation_) +
                                    " (the host clock stepped back?): now incarnation " + std::to_string(incarnation_)});
     out.send.push_back(heartbeat(Audience::Everyone, now));
 }
@@ -201,7 +205,10 @@ Output Node::receive(const Message& message, Millis now) {
                                        "said goodbye while being restarted: part of the restart, not a departure"});
             return out;
         }
-        detector_.departed(message.from, message.incarnation);
+        if (!detector_.departed(message.from, message.incarnation)) {
+            ++drops_.table_full;
+            return out;
+        }
         planner_.forget(message.from);
         out.events.push_back(Event{Event::Kind::MemberDeparted, message.from, election_.term()});
         if (message.from == election_.leader()) absorb(election_.leader_left(now), now, out);
@@ -251,8 +258,16 @@ bool Node::hears_itself(Millis now) const {
 // Elections act on silence too: a follower whose leader went quiet elects only
 // if its own heartbeat came back well after the leader's next one was due.
 bool Node::may_elect(Millis now) const {
-    if (!hears_itself(now)) return false;
+    if (!hears_itself(now) || echo_overdue(now)) return false;
     return !election_.following() || *echoed_sent_at_ - election_.leader_heard_at() >= proof_margin();
+}
+
+// The proof above may be up to two intervals old. A heartbeat of ours whose
+// echo is overdue says our path may be failing right now (a short deafness
+// would hide a member's next heartbeat from us): judge no one until it, or a
+// later one, comes back.
+bool Node::echo_overdue(Millis now) const {
+    return !unechoed_.empty() && now - unechoed_.front().at > config_.path_slack;
 }
 
 // No echo for a whole heartbeat timeout: we cannot tell "they died" from "we
@@ -383,6 +398,7 @@ Outgoing Node::heartbeat(Audience audience, Millis now) {
 // our own heartbeat, sent a whole interval (plus slack) after we last heard
 // it, came back: then its next heartbeat had a working path too.
 void Node::watch(Millis now, Output& out) {
+    if (echo_overdue(now)) return;
     const Millis heard_before = *echoed_sent_at_ - proof_margin();
     for (const std::string& name : detector_.newly_dead(now, heard_before)) {
         planner_.unhealthy(name);

@@ -33,8 +33,9 @@ public:
     // A message from `name` arrived. Restarted = a new incarnation of a known node.
     Heard heard(const std::string& name, std::uint64_t incarnation, Millis now);
     // Graceful goodbye from that incarnation: never declared dead until a
-    // message from another incarnation, or after a rejoin, is heard.
-    void departed(const std::string& name, std::uint64_t incarnation);
+    // message from another incarnation, or after a rejoin, is heard. Recorded
+    // for a sender not known yet too; false only when the table is full.
+    bool departed(const std::string& name, std::uint64_t incarnation);
     // Another node reports that this incarnation of `name` said goodbye. Taken
     // unless we know a later life of it (a larger incarnation): then we
     // remember to report that life (lives()). True if this made the member

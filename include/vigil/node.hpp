@@ -64,7 +64,7 @@ struct Event {
         MassSilenceOver,
         GoodbyeInRestart,   // the SIGTERM half of a restart: not a departure
         UnadmittedLeader,   // a higher node claims to lead but is no member here: we do not lead
-        Refuted,            // a goodbye of ours from a "later" life is gossiped: new incarnation taken
+        Refuted,            // a "later" life of ours is gossiped (a clock stepped back): new incarnation taken
     };
     Kind kind;
     std::string name;  // the leader for LeaderChanged ("" = none), else the member (self for ours)
@@ -141,11 +141,12 @@ private:
     void on_echo(std::uint64_t seq, Millis now, Output& out);
     void check_own_path(Millis now, Output& out);
     bool may_elect(Millis now) const;
+    bool echo_overdue(Millis now) const;
     Millis proof_window() const { return 2 * config_.heartbeat_interval + config_.path_slack; }
     Millis proof_margin() const { return config_.heartbeat_interval + config_.path_slack; }
     std::size_t restart_limit(std::size_t dead, Millis now, Output& out);
     void learn_gossip(const Message& message, Millis now, Output& out);
-    void refute_goodbye(std::uint64_t goodbye_incarnation, Millis now, Output& out);
+    void refute(std::uint64_t theirs, bool goodbye, Millis now, Output& out);
     bool ours(const Message& message) const;
     bool note_unadmitted(const Message& message, Millis now, Output& out);
     void hold_or_resume(Millis now, Output& out);

@@ -115,7 +115,7 @@ std::string describe(const std::vector<std::string>& names, const SimOptions& o)
          << o.weather.delay_min.count() << ".." << o.weather.delay_max.count() << " ms; "
          << (o.fifo_links ? "fifo" : "reordering") << ", leader routing at "
          << (o.route_leader_at_publish ? "publish" : "delivery") << (o.through_codec ? ", via codec" : "")
-         << ", restart failures " << o.restart_fail_ppm << " ppm"
+         << ", restart failures " << o.restart_fail_ppm << " ppm, postponed " << o.restart_postpone_ppm << " ppm"
          << (o.restart_sigterm_ppm ? ", SIGTERM-first restarts" : "")
          << (o.expect_members ? ", EXPECTED_MEMBERS" : ", no EXPECTED_MEMBERS");
     return text.str();
@@ -167,6 +167,9 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const Tweak& tweak) {
     // Half the seeds run without EXPECTED_MEMBERS: members known only by gossip.
     options.expect_members = setup.chance(500'000);
     options.restart_fail_ppm = setup.chance(500'000) ? 0 : static_cast<std::uint32_t>(setup.between(std::uint64_t{0}, std::uint64_t{200'000}));
+    // A third of the seeds: the restarter is often full and postpones.
+    options.restart_postpone_ppm =
+        setup.chance(333'333) ? static_cast<std::uint32_t>(setup.between(std::uint64_t{0}, std::uint64_t{500'000})) : 0;
 
     if (tweak) tweak(options);
 

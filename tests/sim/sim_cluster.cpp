@@ -17,6 +17,7 @@ void SimStats::add(const SimStats& o) {
     restarts_by_cut_off += o.restarts_by_cut_off;
     restarts_emitted += o.restarts_emitted, restarts_acted += o.restarts_acted;
     restarts_failed += o.restarts_failed, restarts_abandoned += o.restarts_abandoned;
+    restarts_postponed += o.restarts_postponed;
     processes_started += o.processes_started, leader_changes += o.leader_changes;
     deliveries += o.deliveries;
     longest_down = std::max(longest_down, o.longest_down);
@@ -443,6 +444,7 @@ void Simulation::apply(std::size_t slot, const Output& out) {
     // included); taking the lead again binds it anew.
     if (!s.process->node->is_leader()) network_.restore_binding(slot, now_);
     invariants_.after_call(*this, slot, now_);
+    std::vector<std::string> postponed;
     std::vector<std::string> restarts = out.restart;
     if (options_.double_restarts) restarts.insert(restarts.end(), out.restart.begin(), out.restart.end());
     for (const std::string& target : restarts) {
@@ -453,6 +455,15 @@ void Simulation::apply(std::size_t slot, const Output& out) {
         }
         trace_.note(now_, s.name, " (term ", s.process->node->term(), ") restarts ", target);
         invariants_.on_restart(*this, slot, target, now_);
+        if (rng_.chance(options_.restart_postpone_ppm)) {
+            // The restarter has no room for it (16 in flight): it tells the
+            // core, which tries again later; its heartbeat may have told the
+            // others of the restart already.
+            ++stats_.restarts_postponed;
+            trace_.note(now_, "restart of ", target, " postponed");
+            postponed.push_back(target);
+            continue;
+        }
         if (const auto index = start_restart(slot, target)) invariants_.restart_started(*this, slot, *index, now_);
     }
     const auto is_leader = [this](std::size_t i) {
@@ -471,6 +482,11 @@ void Simulation::apply(std::size_t slot, const Output& out) {
             continue;
         }
         network_.publish(slot, Outgoing{*decoded.message, outgoing.audience}, now_, is_leader);
+    }
+    // After the heartbeat that told the others of these restarts went out.
+    for (const std::string& target : postponed) {
+        Process& issuer = *s.process;
+        apply(slot, issuer.node->restart_postponed(target, local(issuer)));
     }
 }
 

@@ -94,6 +94,7 @@ struct SimStats {
     std::uint64_t restarts_by_cut_off = 0;  // ... by an issuer whose own link was down
     std::uint64_t leaves = 0, restarts_emitted = 0, restarts_acted = 0, restarts_failed = 0;
     std::uint64_t restarts_abandoned = 0, processes_started = 0, leader_changes = 0, deliveries = 0;
+    std::uint64_t restarts_postponed = 0;
     Millis longest_down{0};  // longest a node stayed without a process
     void add(const SimStats& other);
 };

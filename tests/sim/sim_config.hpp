@@ -75,6 +75,7 @@ struct SimOptions {
     std::uint32_t restart_fail_ppm = 0;
     std::uint32_t restart_abandon_ppm = 500'000;  // issuer died first: the daemon may not act
     std::uint32_t restart_sigterm_ppm = 0;  // the old process stops gracefully (says goodbye) first
+    std::uint32_t restart_postpone_ppm = 0;  // the restarter has no room: the core is told to try later
     Millis restart_act_min = 20ms, restart_act_max = 1500ms;
     Millis restart_done_min = 20ms, restart_done_max = 1000ms;
 
@@ -133,6 +134,7 @@ inline void use_shipped(SimOptions& drawn) {
     o.restart_sigterm_ppm = drawn.restart_sigterm_ppm;
     o.expect_members = drawn.expect_members;
     o.restart_fail_ppm = drawn.restart_fail_ppm;
+    o.restart_postpone_ppm = drawn.restart_postpone_ppm;
     drawn = o;
 }
 

@@ -69,7 +69,7 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
               << total.clock_steps << " clock steps, " << total.lost_bindings << " lost bindings; "
               << total.members_forgotten << " members forgotten; " << total.restarts_emitted << " restarts emitted ("
               << total.restarts_acted << " acted, " << total.restarts_failed << " failed, " << total.restarts_abandoned
-              << " abandoned; " << total.restarts_of_live << " of live, connected processes, "
+              << " abandoned, " << total.restarts_postponed << " postponed; " << total.restarts_of_live << " of live, connected processes, "
               << total.restarts_by_cut_off << " of them by a cut-off issuer); " << total.leader_changes
               << " leader changes; " << total.deliveries << " deliveries; slowest convergence "
               << slowest_convergence_ms << " ms, longest down " << total.longest_down.count() << " ms\n";
@@ -80,6 +80,7 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
         CHECK(total.apoptoses > 0);
         CHECK(total.restarts_acted > 0);
         CHECK(total.restarts_failed > 0);
+        CHECK(total.restarts_postponed > 0);
         CHECK(total.outages > 0);
         CHECK(total.broker_stalls > 0);
         CHECK(total.splits > 0);

@@ -341,3 +341,16 @@ TEST_CASE("failure detector: gossip of goodbyes and of later lives", "[failure_d
         CHECK(fd.liveness("x") == Liveness::Departed);
     }
 }
+
+TEST_CASE("failure detector: a goodbye from a sender not heard before is kept", "[failure_detector]") {
+    // A node that just started hears a goodbye first; others' member lists,
+    // which still name the sender, must not bring it back as alive.
+    FailureDetector detector{Millis{6000}, 8};
+    CHECK(detector.departed("x", 5));
+    CHECK(detector.liveness("x") == Liveness::Departed);
+    CHECK_FALSE(detector.learn_member("x", 5, Millis{100}));
+    CHECK(detector.newly_dead(Millis{60'000}, Millis{60'000}).empty());
+    CHECK(detector.dead().empty());
+    CHECK(detector.heard("x", 5, Millis{200}) == FailureDetector::Heard::Departed);  // a late message of that life
+    CHECK(detector.heard("x", 6, Millis{300}) != FailureDetector::Heard::Departed);  // a new life is a member again
+}

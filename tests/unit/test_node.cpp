@@ -924,3 +924,18 @@ TEST_CASE("node: a goodbye of ours from a 'later' life makes us take a larger in
         CHECK(d.node.drops().impostor == 1);
     }
 }
+
+TEST_CASE("node: a member list holding a 'later' life of ours makes us take a larger incarnation", "[node][clock]") {
+    // Others remember b's previous life (150) above this one (100): b's
+    // goodbye would look like an older life's, and its last life revived.
+    Driver d{config_for("b", {}, 100)};
+    d.connect(0);
+    Message leader = heartbeat("c", 3, Role::Leader, "c", 9);
+    leader.members = {{"b", 100}, {"c", 9}};
+    d.receive(leader, 100);
+    CHECK(d.events(Event::Kind::Refuted).empty());  // this life: nothing to refute
+    leader.members = {{"b", 150}, {"c", 9}};
+    d.receive(leader, 200);
+    CHECK(d.events(Event::Kind::Refuted).size() == 1);
+    CHECK(d.node.incarnation() == 151);
+}
