@@ -134,6 +134,16 @@ MUTANTS = [
         ('    return {own_key(queue), leading ? kEverything : kBroadcastKey};',
          '    if (leading) return {own_key(queue), kEverything, kBroadcastKey};\n    return {own_key(queue), kBroadcastKey};'),
     ]),
+    ('judging while a heartbeat of its own is overdue for its echo', 'src/node.cpp', [
+        ('    if (echo_overdue(now)) return;\n', ''),
+    ]),
+    ('a goodbye from a sender not heard yet is dropped', 'src/failure_detector.cpp', [
+        ('        if (members_.size() >= max_members_ && !make_room()) return false;\n        it = members_.emplace(name, Member{}).first;\n    }\n    it->second.liveness',
+         '        return false;\n    }\n    it->second.liveness'),
+    ]),
+    ("others' notes of a postponed restart block its retry", 'src/recovery_planner.cpp', [
+        ('    if (node.undone_count > 0 && count == node.undone_count && restarted_at >= node.undone_since - kTimeSlack) return;\n', ''),
+    ]),
     ("a stopped process's time counted as its main loop's silence", 'include/vigil/watchdog.hpp', [
         ('        if (checked_ && now - last_check_ > max_gap_) forgive(now - last_check_, now);\n', ''),
     ]),
