@@ -67,7 +67,7 @@ MUTANTS = [
     ]),
     ('no boot grace', 'src/recovery_planner.cpp', [
         ('node.booting_until = ok ? now + policy_.boot_grace : now;',
-         'node.booting_until = now;'),
+         'node.booting_until = ok ? now : now;'),
     ]),
     ('in-flight restarts ignored', 'src/recovery_planner.cpp', [
         ('if (restart.size() >= limit || node.in_flight || next_allowed(name, now) > now) continue;',
