@@ -658,6 +658,36 @@ TEST_CASE("node: a leader judges silence only while its own heartbeats come back
     }
 }
 
+// The proof of the own path can be up to two intervals old. z hears its
+// heartbeat sent at s1 come back, then goes deaf; w, paused (its own fault,
+// but less than the timeout allows), sends its next heartbeat late, and z's
+// deafness holds it up. At the timeout z still "hears itself" (s1's echo),
+// but its heartbeat sent at s1 + 2 s is overdue for its echo: no judgment.
+TEST_CASE("node: a leader whose own heartbeat is overdue for its echo judges no one", "[node][proof]") {
+    Driver d{config_for("z", {"w"})};
+    d.connect(0);
+    d.run(0, 10000, [&](long t) {
+        if (t % 2000 == 0) d.receive(heartbeat("w", d.node.term(), Role::Follower, "z"), t);
+    });
+    REQUIRE(d.node.is_leader());
+    const long s1 = d.sent(MessageType::Heartbeat).back().first + 4000;  // a heartbeat of z's to come
+    const long last_w = s1 - 2300;  // w's last on time, just over an interval + slack before s1
+    d.run(10100, s1 + 3800, [&](long t) {
+        if (t <= last_w && (last_w - t) % 2000 == 0) d.receive(heartbeat("w", d.node.term(), Role::Follower, "z"), t);
+        if (t == s1 + 100) d.echo = false;  // deaf from just after s1's echo
+    });
+    REQUIRE(d.node.hears_itself(Millis{s1 + 3800}));  // s1's echo is recent enough
+    CHECK(d.restarts().empty());
+    CHECK(d.events(Event::Kind::MemberDead).empty());
+    // The deafness ends: w's held heartbeat (sent 3.4 s after s1) and z's echoes arrive.
+    d.echo = true;
+    d.receive(heartbeat("w", d.node.term(), Role::Follower, "z"), s1 + 3900);
+    d.run(s1 + 3900, s1 + 6000, [&](long t) {
+        if (t % 2000 == 0) d.receive(heartbeat("w", d.node.term(), Role::Follower, "z"), t);
+    });
+    CHECK(d.restarts().empty());
+}
+
 TEST_CASE("node: a follower elects over a silent leader only while it hears itself", "[node][proof]") {
     Driver d{config_for("a", {"z"})};
     d.connect(0);
