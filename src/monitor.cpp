@@ -200,6 +200,7 @@ private:
         }
         for (const Event& event : out.events) report(event);  // "silent for too long" before "DEAD"
         for (const std::string& name : out.restart) restart(name, now);
+        if (!out.restart.empty()) execute(node_.restarts_handled(now), now);
         // Becoming leader changes what we listen to; stepping down undoes it.
         if (transport_.connected() && !transport_.listen_to_followers(node_.is_leader())) lost_connection(now);
         if (!out.events.empty()) publish_status(now);

@@ -412,9 +412,19 @@ void Node::watch(Millis now, Output& out) {
         if (paced_) next_paced_restart_ = now + (config_.mass_silence_pace.count() > 0 ? config_.mass_silence_pace
                                                                                     : config_.heartbeat_interval);
     }
-    // Tell everyone at once that these restarts run: the SIGTERM half of each
-    // makes its node say goodbye within milliseconds, and that is no departure.
-    if (!out.restart.empty()) send_heartbeat(now, out);
+    announce_due_ = announce_due_ || !out.restart.empty();
+}
+
+// Tell everyone at once which restarts run: the SIGTERM half of each makes
+// its node say goodbye within milliseconds, and that is no departure. Only
+// once the restarter has taken them (or postponed them): a restart announced
+// and then postponed would make the others take a real goodbye for its
+// SIGTERM half.
+Output Node::restarts_handled(Millis now) {
+    Output out;
+    if (announce_due_ && connected_) send_heartbeat(now, out);
+    announce_due_ = false;
+    return out;
 }
 
 // Kubernetes' node controller and memberlist's Lifeguard: when many look dead

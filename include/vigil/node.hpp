@@ -109,6 +109,9 @@ public:
     Output restart_finished(const std::string& name, bool ok, Millis now);
     // The restarter had no room for it (or runs one for that name already).
     Output restart_postponed(const std::string& name, Millis now);
+    // Call once the restarts of an Output have been started or postponed:
+    // the heartbeat that tells the others which now run.
+    Output restarts_handled(Millis now);
     Output leave(Millis now);  // graceful stop: say goodbye
     void count_drop(DecodeError error) { drops_.count(error); }
 
@@ -181,6 +184,7 @@ private:
     bool deaf_ = false;    // stepped down: no echo for a heartbeat timeout
     bool lapsed_ = false;  // the proof went stale at some tick since the last echo
     bool paced_ = false;   // mass silence: restarts paced
+    bool announce_due_ = false;  // restarts issued, not yet told (restarts_handled)
     Millis next_paced_restart_{0};
     Millis unadmitted_until_{0};  // a higher leader we cannot admit was heard recently
     GossipCursors gossip_;

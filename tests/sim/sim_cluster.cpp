@@ -483,11 +483,12 @@ void Simulation::apply(std::size_t slot, const Output& out) {
         }
         network_.publish(slot, Outgoing{*decoded.message, outgoing.audience}, now_, is_leader);
     }
-    // After the heartbeat that told the others of these restarts went out.
+    // Then the heartbeat that tells the others which restarts now run.
     for (const std::string& target : postponed) {
         Process& issuer = *s.process;
         apply(slot, issuer.node->restart_postponed(target, local(issuer)));
     }
+    if (!out.restart.empty()) apply(slot, s.process->node->restarts_handled(local(*s.process)));
 }
 
 void Simulation::on_deliver(const SimEvent& e) {

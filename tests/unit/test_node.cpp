@@ -49,7 +49,9 @@ struct Driver {
         std::vector<Message> echoes;
         for (const auto& s : out.send)
             if (echo && s.message.type == MessageType::Heartbeat) echoes.push_back(s.message);
+        const bool restarts = !out.restart.empty();
         log.push_back({at, std::move(out)});
+        if (restarts) record(at, node.restarts_handled(Millis{at}));  // as the monitor does
         for (const auto& m : echoes) record(at, node.receive(m, Millis{at}));
     }
     void connect(long at) { record(at, node.connected(Millis{at})); }
@@ -444,6 +446,7 @@ private:
             restarts_.push_back({at, from, name});
             relaunch_.push_back({at + 1000, from, name});
         }
+        if (!out.restart.empty()) handle(from, nodes_[from]->restarts_handled(Millis{at}), at);  // as the monitor does
     }
     void deliver() {
         for (int budget = 10000; !queue_.empty(); --budget) {
@@ -711,6 +714,13 @@ TEST_CASE("node: a follower elects over a silent leader only while it hears itse
         CHECK_FALSE(d.sent(MessageType::Election).empty());
         CHECK(d.node.is_leader());
     }
+    SECTION("cut off soon after the leader went silent: no election on a proof from before") {
+        d.run(10100, 12500, z_leads);
+        d.echo = false;  // before the leader's timeout, after one more echo
+        d.run(12600, 40000, z_leads);
+        CHECK(d.sent(MessageType::Election).empty());
+        CHECK_FALSE(d.node.is_leader());
+    }
 }
 
 TEST_CASE("node: many members silent at once: restarts are paced, and all come back", "[node][pacing]") {
@@ -968,4 +978,35 @@ TEST_CASE("node: a member list holding a 'later' life of ours makes us take a la
     d.receive(leader, 200);
     CHECK(d.events(Event::Kind::Refuted).size() == 1);
     CHECK(d.node.incarnation() == 151);
+}
+
+TEST_CASE("node: restarts are announced once handled, and a postponed one is not", "[node][memory]") {
+    // z leads; v and w (expected, never heard) are judged dead 6 s after that.
+    NodeConfig config = config_for("z", {"w", "v"});
+    config.mass_silence_percent = 100;  // both at once, not paced
+    vigil::Node z{config};
+    z.connected(Millis{0});
+    std::vector<std::string> issued;
+    long at = 0;
+    for (; at <= 20000 && issued.empty(); at += 100) {
+        Output out = z.tick(Millis{at});
+        for (const auto& s : out.send)  // its own echoes
+            if (s.message.type == MessageType::Heartbeat) z.receive(s.message, Millis{at});
+        issued = out.restart;
+    }
+    REQUIRE(issued.size() == 2);  // v and w
+    const auto notes_in = [](const Output& out) {
+        std::map<std::string, bool> in_flight;
+        for (const auto& s : out.send)
+            for (const auto& note : s.message.restarts) in_flight[note.name] = note.in_flight;
+        return in_flight;
+    };
+    z.restart_postponed("w", Millis{at});  // the restarter had no room for w
+    const Output told = z.restarts_handled(Millis{at});
+    REQUIRE(told.send.size() == 1);
+    CHECK(told.send[0].audience == Audience::Everyone);
+    const auto in_flight = notes_in(told);
+    CHECK(in_flight.at("v"));
+    CHECK(in_flight.count("w") == 0);  // not told as running: its goodbye would pass for the restart's
+    CHECK(z.restarts_handled(Millis{at + 1}).empty());  // said once
 }
