@@ -46,7 +46,6 @@ void RecoveryPlanner::finished(const std::string& name, bool ok, Millis now) {
     if (it == nodes_.end()) return;
     Node& node = it->second;
     node.in_flight = false;
-    node.undone_count = 0;  // this one ran
     // A failed command leaves nothing booting (the back-off still spaces
     // retries). A life heard while the command ran may be the one it then
     // killed (a previous restart's, late to the broker), so the grace holds
@@ -59,11 +58,6 @@ void RecoveryPlanner::postponed(const std::string& name, Millis now) {
     if (it == nodes_.end() || !it->second.in_flight) return;
     Node& node = it->second;
     node.in_flight = false;
-    // Our heartbeat may have told the others of this restart already: their
-    // notes of it (or of an earlier try in this run of postponements), coming
-    // back, are echoes of restarts that never ran.
-    if (node.undone_count == 0) node.undone_since = node.last_restart;
-    node.undone_count = node.in_a_row;
     if (node.in_a_row > 0) --node.in_a_row;
     node.last_restart = node.previous_restart;
     node.retry_at = now + policy_.postpone_retry;
@@ -79,7 +73,6 @@ void RecoveryPlanner::healthy(const std::string& name, Millis now, bool new_life
     node.booting_until = Millis{0};
     if (new_life) {
         node.others_in_flight_until = node.others_booting_until = Millis{0};  // whoever restarted it is done
-        node.undone_count = 0;
         node.new_life_at = now;
     }
     if (!node.healthy_streak) {
@@ -113,9 +106,8 @@ void RecoveryPlanner::learn(const RestartNote& note, Millis now) {
     // Ages travel with delivery delays, so times match only roughly; each
     // restart raises the count, so (count, time) tells restarts apart.
     constexpr Millis kTimeSlack{1000};
-    const auto near = [&](Millis at) { return restarted_at <= at + kTimeSlack && restarted_at >= at - kTimeSlack; };
-    if (node.undone_count > 0 && count == node.undone_count && restarted_at >= node.undone_since - kTimeSlack) return;
-    const bool same = count == node.in_a_row && near(node.last_restart);
+    const bool same = count == node.in_a_row && restarted_at <= node.last_restart + kTimeSlack &&
+                      restarted_at >= node.last_restart - kTimeSlack;
     const bool newer = !same && (restarted_at > node.last_restart + kTimeSlack ||
                                  (count > node.in_a_row && restarted_at >= node.last_restart - kTimeSlack));
     if (same) {

@@ -74,10 +74,6 @@ private:
         std::uint32_t in_a_row = 0;
         Millis last_restart{0};
         Millis previous_restart{0};  // to undo a postponed one
-        // Postponed restarts not yet run, as others may still note them: the
-        // count they had, and when the first of them was issued.
-        std::uint32_t undone_count = 0;
-        Millis undone_since{0};
         Millis booting_until{0};
         Millis retry_at{0};
         bool healthy_streak = false;

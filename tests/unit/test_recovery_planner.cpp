@@ -268,23 +268,6 @@ TEST_CASE("recovery planner: a postponed restart is no crash", "[recovery]") {
     CHECK(planner.restarts_in_a_row("a") == 1);  // the first restart, at once, as if never refused
 }
 
-TEST_CASE("recovery planner: a follower's note of a postponed restart does not block its retry", "[recovery]") {
-    // The leader's heartbeat told the follower of the restart before the
-    // restarter refused it; the follower's note comes back, aged.
-    RecoveryPlanner leader{RecoveryPolicy{}};
-    REQUIRE(leader.plan({"a"}, Millis{5000}) == std::vector<std::string>{"a"});
-    const auto told = leader.notes(Millis{5000});
-    REQUIRE(told.size() == 1);
-    REQUIRE(told[0].in_flight);
-    leader.postponed("a", Millis{5000});
-    vigil::RestartNote echoed = told[0];
-    echoed.age_ms = 300;
-    leader.learn(echoed, Millis{5300});
-    CHECK_FALSE(leader.restarting("a", Millis{6000}));
-    CHECK(leader.plan({"a"}, Millis{6000}) == std::vector<std::string>{"a"});
-    CHECK(leader.restarts_in_a_row("a") == 1);
-}
-
 TEST_CASE("recovery planner: a goodbye while its restart runs is part of the restart", "[recovery]") {
     RecoveryPlanner planner{RecoveryPolicy{}};
     CHECK_FALSE(planner.goodbye_is_restart("a", Millis{0}));  // never restarted: a real goodbye
