@@ -433,7 +433,7 @@ bool Simulation::member_known(std::size_t slot) const {
 void Simulation::apply(std::size_t slot, const Output& out) {
     Slot& s = slots_[slot];
     for (const vigil::Event& ev : out.events) {
-        if (ev.kind == vigil::Event::Kind::LeaderChanged) ++stats_.leader_changes;
+        if (ev.kind == vigil::Event::Kind::LeaderChanged) ++stats_.leader_changes, last_leader_change_ = now_;
         trace_.note(now_, s.name, ": ", to_string(ev.kind), " ", ev.name, " (term ", ev.term, ")");
     }
     if (const Node* n = s.process->node.get(); n->is_leader() != s.process->leader_since.has_value()) {

@@ -175,6 +175,7 @@ public:
     bool knows_life_after_goodbye(std::size_t observer, std::size_t slot) const;
     const RestartCommand& command(std::size_t index) const { return commands_[index]; }
     std::size_t command_count() const { return commands_.size(); }
+    Millis last_leader_change() const { return last_leader_change_; }
     const Network& network() const { return network_; }
     const SimOptions& options() const { return options_; }
     const SimStats& stats() const { return stats_; }
@@ -220,6 +221,7 @@ private:
     Millis now_{0};
     bool broker_down_ = false;
     bool broker_stalled_ = false;
+    Millis last_leader_change_{-1};  // any node's
     std::uint64_t outage_id_ = 0, split_id_ = 0, next_process_id_ = 0;
     SimStats stats_;
 };

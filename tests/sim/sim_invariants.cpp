@@ -248,6 +248,8 @@ void Invariants::on_watchdog(const Simulation& sim, std::size_t slot, bool expir
 std::string Invariants::why_not_settled(const Simulation& sim) const {
     const Millis settled = sim.now() - false_death_window(sim.options());
     if (sim.network().last_loss_any() > settled) return "a message was lost a moment ago";
+    // An election's last messages may still be on their way.
+    if (sim.last_leader_change() > sim.now() - split_brain_bound(sim.options())) return "a leader changed a moment ago";
     for (std::size_t i = 0; i < sim.size(); ++i) {
         const Slot& s = sim.slot(i);
         if (s.process && s.process->paused_until > settled) return s.name + " was paused a moment ago";
