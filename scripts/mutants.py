@@ -143,10 +143,6 @@ MUTANTS = [
         ('        if (members_.size() >= max_members_ && !make_room()) return false;\n        it = members_.emplace(name, Member{}).first;\n    }\n    it->second.liveness',
          '        return false;\n    }\n    it->second.liveness'),
     ]),
-    ("a campaign goes on past a higher node's election", 'src/election.cpp', [
-        ('        if (phase_ == Phase::AwaitingAnswer) {\n            phase_ = Phase::AwaitingCoordinator;',
-         '        if (phase_ == Phase::AwaitingAnswer && false) {\n            phase_ = Phase::AwaitingCoordinator;'),
-    ]),
     ("a stopped process's time counted as its main loop's silence", 'include/vigil/watchdog.hpp', [
         ('        if (checked_ && now - last_check_ > max_gap_) forgive(now - last_check_, now);\n', ''),
     ]),

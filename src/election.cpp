@@ -87,16 +87,7 @@ void Election::on_leader_claim(const Message& m, Millis now, Effects& out) {
 }
 
 void Election::on_election(const Message& m, Millis now, Effects& out) {
-    if (m.from > self_) {
-        // The higher node will win: a campaign of ours waits for its
-        // COORDINATOR, as if it had answered (its ANSWER may never come:
-        // we do not answer the higher, nor it us if our ELECTION was lost).
-        if (phase_ == Phase::AwaitingAnswer) {
-            phase_ = Phase::AwaitingCoordinator;
-            deadline_ = now + timeouts_.election;
-        }
-        return;
-    }
+    if (m.from > self_) return;  // the higher node will win; nothing to say
     out.broadcast.push_back(make(MessageType::Answer));
     if (role_ == Role::Leader) {
         announce(out);  // tell the newcomer at once who leads

@@ -491,25 +491,3 @@ TEST_CASE("election: two leaders that hear each other settle within a heartbeat 
         }
     }
 }
-
-TEST_CASE("election: a candidate that hears a higher node's ELECTION waits for its COORDINATOR", "[election]") {
-    // Our ELECTION was lost on its way to "z", so no ANSWER comes; z's own
-    // ELECTION is the proof that a higher node is alive and will win.
-    Election e{"a", 1, kTimeouts};
-    e.reconnected(Millis{0});
-    e.on_tick(Millis{3000});  // listen window over: ELECTION, awaiting answers until 6000
-    REQUIRE(e.role() == Role::Candidate);
-    e.on_message(Message{MessageType::Election, "z", 0, Role::Candidate, "", 9}, Millis{4000});
-    e.on_tick(Millis{6500});  // past the answer deadline
-    CHECK_FALSE(e.is_leader());
-    e.on_message(Message{MessageType::Coordinator, "z", 1, Role::Leader, "z", 9}, Millis{6600});
-    CHECK(e.leader() == "z");
-    SECTION("no COORDINATOR comes: it campaigns again, and then leads") {
-        Election lone{"a", 1, kTimeouts};
-        lone.reconnected(Millis{0});
-        lone.on_tick(Millis{3000});
-        lone.on_message(Message{MessageType::Election, "z", 0, Role::Candidate, "", 9}, Millis{4000});
-        for (long t = 4100; t <= 20000 && !lone.is_leader(); t += 100) lone.on_tick(Millis{t});
-        CHECK(lone.is_leader());
-    }
-}
