@@ -42,7 +42,7 @@ bench: broker build
 	python3 tests/bench/latency_probe.py --node $(BUILD)/tests/integration/vigil_test_node --trials 5
 
 # Each planted defect (scripts/mutants.py) must be killed by the fast suite;
-# prints a table. Long (about half an hour), so not part of `make test`.
+# prints a table. About ten minutes, so not part of `make test`.
 mutants: broker
 	nice -n 10 python3 scripts/mutants.py
 
