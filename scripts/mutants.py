@@ -144,7 +144,7 @@ MUTANTS = [
          '        return false;\n    }\n    it->second.liveness'),
     ]),
     ("a stopped process's time counted as its main loop's silence", 'include/vigil/watchdog.hpp', [
-        ('        if (checked_ && now - last_check_ > max_gap_) forgive(now - last_check_, now);\n', ''),
+        ('        if (last_check_ && now - *last_check_ > max_gap_) forgive(now - *last_check_, now);\n', ''),
     ]),
     ("watchdog as slow as the sidecar's connect", 'src/monitor.cpp', [
         ('        sleep_for(step);\n',

@@ -32,7 +32,7 @@ public:
     Effects on_tick(Millis now);
     // The current leader said goodbye: elect at once.
     Effects leader_left(Millis now);
-    // This life now goes by a larger incarnation (Node::refute_goodbye).
+    // This life now goes by a larger incarnation (Node::refute).
     void set_incarnation(std::uint64_t incarnation) { incarnation_ = incarnation; }
 
     Role role() const { return role_; }

@@ -116,8 +116,8 @@ public:
     void count_drop(DecodeError error) { drops_.count(error); }
 
     const std::string& self() const { return config_.self; }
-    // Starts as configured; raised when the cluster holds a goodbye of ours
-    // from a life it believes later (the host's clock stepped back).
+    // Starts as configured; raised when the cluster holds a goodbye or a life
+    // of ours it believes later (the host's clock stepped back).
     std::uint64_t incarnation() const { return incarnation_; }
     Role role() const { return election_.role(); }
     bool is_leader() const { return election_.is_leader() && connected_; }

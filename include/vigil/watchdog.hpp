@@ -47,8 +47,7 @@ public:
     // stopped and is running again) the stopped time is forgiven, so a paused
     // deployment does not kill itself all at once when it resumes.
     bool check(Millis now) noexcept {
-        if (checked_ && now - last_check_ > max_gap_) forgive(now - last_check_, now);
-        checked_ = true;
+        if (last_check_ && now - *last_check_ > max_gap_) forgive(now - *last_check_, now);
         last_check_ = now;
         return expired(now);
     }
@@ -68,8 +67,7 @@ private:
     static constexpr std::int64_t kUnarmed = INT64_MIN;
     Millis timeout_;
     Millis max_gap_;
-    bool checked_ = false;  // check() state: one thread only
-    Millis last_check_{0};
+    std::optional<Millis> last_check_;  // check()'s state: one thread only
     std::atomic<std::int64_t> last_pulse_ms_{kUnarmed};
 };
 

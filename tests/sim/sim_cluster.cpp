@@ -74,7 +74,7 @@ bool Simulation::healthy(std::size_t index) const {
     const auto& p = slots_[index].process;
     const Slot& s = slots_[index];
     return p && !p->hung && p->stalled_until <= now_ && p->paused_until <= now_ &&
-           !(p->doomed && s.loop_id == p->doomed_by_loop);
+           p->doomed_by_loop != s.loop_id;
 }
 
 bool Simulation::connected(std::size_t index) const {
@@ -223,7 +223,6 @@ void Simulation::handle(const SimEvent& e) {
         case EventKind::CutEnd:
             if (slots_[e.slot].cut && slots_[e.slot].cut_id == e.a) {
                 slots_[e.slot].cut = false;
-                slots_[e.slot].one_way = LinkFault::None;
                 end_one_way(e.slot);
                 trace_.note(now_, slots_[e.slot].name, " reachable again");
                 update_links();
@@ -321,7 +320,6 @@ void Simulation::start_process(std::size_t slot) {
         --s.crash_loop_left;
         const Millis timeout = options_.timing.heartbeat_timeout;
         queue_.push(SimEvent{now_ + draw(timeout / 2, 3 * timeout), 0, EventKind::LoopCrash, slot, id, s.loop_id});
-        s.process->doomed = true;
         s.process->doomed_by_loop = s.loop_id;
     }
     queue_.push(SimEvent{now_ + draw(Millis{0}, options_.tick_max), 0, EventKind::Tick, slot, id});
@@ -457,8 +455,7 @@ void Simulation::apply(std::size_t slot, const Output& out) {
         invariants_.on_restart(*this, slot, target, now_);
         if (rng_.chance(options_.restart_postpone_ppm)) {
             // The restarter has no room for it (16 in flight): it tells the
-            // core, which tries again later; its heartbeat may have told the
-            // others of the restart already.
+            // core, which tries again later.
             ++stats_.restarts_postponed;
             trace_.note(now_, "restart of ", target, " postponed");
             postponed.push_back(target);
@@ -643,6 +640,7 @@ void Simulation::drop_link(std::size_t slot) {
 // A one-way cut is over (or became a closed connection): what it held up
 // moves on now, in the order it came, ahead of anything sent later.
 void Simulation::end_one_way(std::size_t slot) {
+    slots_[slot].one_way = LinkFault::None;
     network_.set_fault(slot, LinkFault::None, now_);
     for (const SimEvent& held : held_[slot]) {
         SimEvent now = held;

@@ -37,8 +37,8 @@ struct Process {
     bool told_connected = false;  // node.connected() called, disconnected() not yet
     bool link_pending = false;    // a LinkUp is on the timeline
     bool hung = false;            // the service stopped pulsing for good
-    bool doomed = false;          // a crash loop will kill it (unless heal() ends the loop)
-    std::uint64_t doomed_by_loop = 0;
+    // A crash loop will kill it, unless heal() ends that loop (Slot::loop_id).
+    std::optional<std::uint64_t> doomed_by_loop;
     Millis hung_at{0};
     Millis stalled_until{0};      // the service pauses, then resumes
     // The whole process is stopped (no pulse, no tick, nothing read) until

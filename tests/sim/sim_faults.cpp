@@ -36,8 +36,7 @@ void Simulation::cut(std::size_t slot, Millis duration, bool black_hole) {
     ++(black_hole ? stats_.black_holes : stats_.cuts);
     s.silent_cut = black_hole && !(s.cut && !s.silent_cut);  // a closed connection stays closed
     s.cut = true;
-    s.one_way = LinkFault::None;  // this cut takes over from a one-way one
-    end_one_way(slot);
+    end_one_way(slot);  // this cut takes over from a one-way one
     ++s.cut_id;
     trace_.note(now_, s.name, black_hole ? " black-holed (nothing moves, nothing closes) for " : " cut off from the broker for ",
                 duration.count(), " ms");
@@ -189,7 +188,6 @@ void Simulation::heal() {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         Slot& s = slots_[i];
         s.cut = false, s.crash_loop_left = 0, ++s.loop_id;
-        s.one_way = LinkFault::None;
         end_one_way(i);
     }
     network_.heal_split(now_);
