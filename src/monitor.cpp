@@ -249,8 +249,14 @@ private:
                     log_.info("leader is {} (term {})", event.name, event.term);
                 }
                 break;
-            case Event::Kind::MemberJoined: log_.info("node {} joined", event.name); break;
-            case Event::Kind::MemberRestarted: log_.info("node {} is back (new incarnation)", event.name); break;
+            case Event::Kind::MemberJoined:
+                waiting_.erase(event.name);  // back without the postponed restart: a later wait is news
+                log_.info("node {} joined", event.name);
+                break;
+            case Event::Kind::MemberRestarted:
+                waiting_.erase(event.name);
+                log_.info("node {} is back (new incarnation)", event.name);
+                break;
             case Event::Kind::MemberDead: log_.warn("node {} is silent for too long", event.name); break;
             case Event::Kind::MemberDeparted: log_.info("node {} left gracefully", event.name); break;
             case Event::Kind::CutOff:
