@@ -44,10 +44,11 @@ std::string describe(amqp_rpc_reply_t reply) {
 
 }  // namespace
 
-AmqpTransport::AmqpTransport(BrokerConfig broker, std::string exchange, std::size_t max_message_bytes,
-                             Millis message_ttl)
+AmqpTransport::AmqpTransport(BrokerConfig broker, std::string exchange, std::string self,
+                             std::size_t max_message_bytes, Millis message_ttl)
     : broker_(std::move(broker)),
       exchange_(std::move(exchange)),
+      self_(std::move(self)),
       max_message_bytes_(max_message_bytes),
       message_ttl_(message_ttl) {}
 
@@ -67,9 +68,12 @@ bool AmqpTransport::connect() {
     conn_ = amqp_new_connection();
     amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
     if (!socket) return fail("cannot create a socket");
+    // Reaching the broker is bounded by the connect timeout; once it answered,
+    // a slow reply is load, not loss: reconnecting would only add to the load.
     timeval timeout = to_timeval(broker_.connect_timeout);
-    amqp_set_handshake_timeout(conn_, &timeout);
-    amqp_set_rpc_timeout(conn_, &timeout);
+    timeval setup = to_timeval(std::max(broker_.connect_timeout, kDeadLinkNoticedWithin));
+    amqp_set_handshake_timeout(conn_, &setup);
+    amqp_set_rpc_timeout(conn_, &setup);
     const int status = amqp_socket_open_noblock(socket, broker_.host.c_str(), broker_.port, &timeout);
     if (status != AMQP_STATUS_OK) {
         return fail("cannot reach broker " + broker_.host + ":" + std::to_string(broker_.port) + ": " +
@@ -104,11 +108,14 @@ bool AmqpTransport::connect() {
     if (!check(amqp_get_rpc_reply(conn_), "queue.declare")) return false;
     queue_.assign(static_cast<const char*>(declared->queue.bytes), declared->queue.len);
 
-    for (const std::string& binding : routing::bindings(false, queue_)) {
+    for (const std::string& binding : routing::bindings(false, queue_, self_)) {
         if (!bind(binding, true)) return false;
     }
+    // Methods on a channel are handled in order: the consume-ok below also
+    // tells that the no-wait bindings above are in place.
     amqp_basic_consume(conn_, kChannel, bytes(queue_), amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
     if (!check(amqp_get_rpc_reply(conn_), "basic.consume")) return false;
+    amqp_set_rpc_timeout(conn_, &timeout);  // from now on only a polite close waits for a reply
     followers_bound_ = false;
     error_.clear();
     return true;
@@ -130,33 +137,49 @@ void AmqpTransport::close_politely() noexcept {
     close();
 }
 
-bool AmqpTransport::publish(Audience audience, const std::string& body) {
+bool AmqpTransport::publish(const Outgoing& outgoing, const std::string& body) {
     if (!conn_) return false;
     amqp_basic_properties_t props{};
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
     props.content_type = amqp_cstring_bytes("application/json");
     props.delivery_mode = 1;  // transient: a heartbeat is worthless after a restart
-    const std::string key = routing::key_for(audience, queue_);
+    const std::string key = routing::key_for(outgoing.audience, queue_, outgoing.to);
     const int status = amqp_basic_publish(conn_, kChannel, bytes(exchange_), bytes(key), 0, 0, &props, bytes(body));
     if (status != AMQP_STATUS_OK) return fail(std::string("publish: ") + amqp_error_string2(status));
     return true;
 }
 
+// Sent without waiting for the reply: queue.bind with no-wait (no bind-ok
+// comes); queue.unbind has no such flag, and its unbind-ok is read and passed
+// over by receive(). A refusal closes the channel, which receive() reports.
 bool AmqpTransport::bind(const std::string& binding, bool on) {
+    int status;
     if (on) {
-        amqp_queue_bind(conn_, kChannel, bytes(queue_), bytes(exchange_), bytes(binding), amqp_empty_table);
+        amqp_queue_bind_t method{};
+        method.queue = bytes(queue_);
+        method.exchange = bytes(exchange_);
+        method.routing_key = bytes(binding);
+        method.nowait = 1;
+        method.arguments = amqp_empty_table;
+        status = amqp_send_method(conn_, kChannel, AMQP_QUEUE_BIND_METHOD, &method);
     } else {
-        amqp_queue_unbind(conn_, kChannel, bytes(queue_), bytes(exchange_), bytes(binding), amqp_empty_table);
+        amqp_queue_unbind_t method{};
+        method.queue = bytes(queue_);
+        method.exchange = bytes(exchange_);
+        method.routing_key = bytes(binding);
+        method.arguments = amqp_empty_table;
+        status = amqp_send_method(conn_, kChannel, AMQP_QUEUE_UNBIND_METHOD, &method);
     }
-    return check(amqp_get_rpc_reply(conn_), ((on ? "queue.bind " : "queue.unbind ") + binding).c_str());
+    if (status == AMQP_STATUS_OK) return true;
+    return fail(std::string(on ? "queue.bind " : "queue.unbind ") + binding + ": " + amqp_error_string2(status));
 }
 
 // The new bindings first, then the old ones go: nothing is missed between.
 bool AmqpTransport::listen_to_followers(bool on) {
     if (!conn_) return false;
     if (on == followers_bound_) return true;
-    const auto wanted = routing::bindings(on, queue_);
-    const auto held = routing::bindings(!on, queue_);
+    const auto wanted = routing::bindings(on, queue_, self_);
+    const auto held = routing::bindings(!on, queue_, self_);
     for (const std::string& binding : wanted) {
         if (std::find(held.begin(), held.end(), binding) == held.end() && !bind(binding, true)) return false;
     }

@@ -2,6 +2,12 @@
 // RabbitMQ adapter for the control plane (rabbitmq-c). One connection, owned
 // and used by the monitor's thread only: rabbitmq-c connections are not
 // thread-safe. No automatic reconnect in rabbitmq-c: the caller reconnects.
+//
+// A slow broker is not a lost broker: once TCP is up, setting up waits as long
+// as the broker may take to notice a dead link (kDeadLinkNoticedWithin), and
+// after that nothing waits for a reply at all. Bindings change with no-wait
+// methods, so a leader whose broker is busy never gives up its connection for
+// a late bind-ok (and never adds a reconnect to the broker's load).
 #include <amqp.h>
 
 #include <cstddef>
@@ -17,7 +23,9 @@ class AmqpTransport {
 public:
     enum class Received { Message, Timeout, Oversized, Closed };
 
-    AmqpTransport(BrokerConfig broker, std::string exchange, std::size_t max_message_bytes, Millis message_ttl);
+    // `self`: the node's name, for the binding of messages sent to it alone.
+    AmqpTransport(BrokerConfig broker, std::string exchange, std::string self, std::size_t max_message_bytes,
+                  Millis message_ttl);
     ~AmqpTransport() { close(); }
     AmqpTransport(const AmqpTransport&) = delete;
     AmqpTransport& operator=(const AmqpTransport&) = delete;
@@ -32,7 +40,7 @@ public:
     void close_politely() noexcept;
     bool connected() const noexcept { return conn_ != nullptr; }
 
-    bool publish(Audience audience, const std::string& body);
+    bool publish(const Outgoing& outgoing, const std::string& body);
     // Follower heartbeats are routed to the leader only: take the leader's
     // bindings, or the follower's again.
     bool listen_to_followers(bool on);
@@ -49,6 +57,7 @@ private:
 
     BrokerConfig broker_;
     std::string exchange_;
+    std::string self_;
     std::size_t max_message_bytes_;
     Millis message_ttl_;
     amqp_connection_state_t conn_ = nullptr;

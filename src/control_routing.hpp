@@ -10,6 +10,14 @@
 // only through the binding it hears its followers by. A leader whose binding
 // is lost then hears nothing, not even itself, and steps down, rather than
 // hearing itself and finding every follower silent.
+//
+// A reply to one node's election goes to "vigil.to.<its name>", which only
+// that node's queue binds (and the leader's "vigil.#"). A name holding a topic
+// wildcard ('*' or '#') is hashed instead: "vigil.to-hash.<FNV-1a 64, hex>".
+// A hash collision only delivers a reply to one more node, which is harmless:
+// an Answer or Coordinator says nothing false to whoever hears it.
+#include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -22,12 +30,28 @@ inline const std::string kEverything = "vigil.#";
 
 inline std::string own_key(const std::string& queue) { return "vigil.leader." + queue; }
 
-inline std::string key_for(Audience audience, const std::string& queue) {
-    return audience == Audience::Everyone ? kBroadcastKey : own_key(queue);
+inline std::string direct_key(const std::string& name) {
+    if (name.find_first_of("*#") == std::string::npos) return "vigil.to." + name;
+    std::uint64_t hash = 14695981039346656037ull;
+    for (const unsigned char byte : name) hash = (hash ^ byte) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return std::string("vigil.to-hash.") + hex;
 }
 
-inline std::vector<std::string> bindings(bool leading, const std::string& queue) {
-    return {own_key(queue), leading ? kEverything : kBroadcastKey};
+// `queue` is the sender's queue; `to` the recipient of a Direct message.
+inline std::string key_for(Audience audience, const std::string& queue, const std::string& to) {
+    switch (audience) {
+        case Audience::Everyone: return kBroadcastKey;
+        case Audience::Leader: return own_key(queue);
+        case Audience::Direct: return direct_key(to);
+    }
+    return kBroadcastKey;
+}
+
+// The bindings of the queue of node `self`.
+inline std::vector<std::string> bindings(bool leading, const std::string& queue, const std::string& self) {
+    return {own_key(queue), direct_key(self), leading ? kEverything : kBroadcastKey};
 }
 
 // Topic matching as far as these patterns need it: exact words, or a prefix

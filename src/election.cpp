@@ -26,6 +26,10 @@ Message Election::make(MessageType type) const {
     return Message{type, self_, term_, role_, leader_, incarnation_};
 }
 
+Outgoing Election::reply(MessageType type, const std::string& to) const {
+    return Outgoing{make(type), Audience::Direct, to};
+}
+
 bool Election::following_live_leader(Millis now) const {
     return phase_ == Phase::Following && now - leader_heard_at_ <= timeouts_.leader;
 }
@@ -35,7 +39,28 @@ void Election::start_election(Millis now, Effects& out) {
     role_ = Role::Candidate;
     leader_.clear();
     deadline_ = now + timeouts_.election;
-    out.broadcast.push_back(make(MessageType::Election));
+    out.send.push_back(Outgoing{make(MessageType::Election), Audience::Everyone, {}});
+}
+
+// Elect once the hold-back has passed (on_tick), unless a higher node's
+// ELECTION or a leader is heard first. An earlier due time is kept.
+void Election::elect_soon(Millis now) {
+    if (phase_ == Phase::Listening) {
+        deadline_ = std::min(deadline_, now);
+        return;
+    }
+    phase_ = Phase::Listening;
+    role_ = Role::Follower;
+    leader_.clear();
+    deadline_ = now;
+}
+
+// A higher node is alive and electing: it, or one above it, will lead.
+void Election::stand_down(Millis now) {
+    phase_ = Phase::AwaitingCoordinator;
+    role_ = Role::Candidate;
+    leader_.clear();
+    deadline_ = now + timeouts_.election;
 }
 
 void Election::become_leader(Effects& out) {
@@ -47,7 +72,9 @@ void Election::become_leader(Effects& out) {
     announce(out);
 }
 
-void Election::announce(Effects& out) { out.broadcast.push_back(make(MessageType::Coordinator)); }
+void Election::announce(Effects& out) {
+    out.send.push_back(Outgoing{make(MessageType::Coordinator), Audience::Everyone, {}});
+}
 
 void Election::follow(const std::string& leader, std::uint64_t term, Millis now) {
     phase_ = Phase::Following;
@@ -72,8 +99,8 @@ void Election::on_leader_claim(const Message& m, Millis now, Effects& out) {
             announce(out);
         } else if (following_live_leader(now) && m.from < leader_) {
             // Our leader outranks the claimant and, hearing it too, corrects it.
-        } else if (phase_ != Phase::AwaitingAnswer && phase_ != Phase::AwaitingCoordinator) {
-            start_election(now, out);
+        } else if (!electing()) {
+            elect_soon(now);
         }
         return;
     }
@@ -87,15 +114,18 @@ void Election::on_leader_claim(const Message& m, Millis now, Effects& out) {
 }
 
 void Election::on_election(const Message& m, Millis now, Effects& out) {
-    if (m.from > self_) return;  // the higher node will win; nothing to say
-    out.broadcast.push_back(make(MessageType::Answer));
-    if (role_ == Role::Leader) {
-        announce(out);  // tell the newcomer at once who leads
+    if (m.from > self_) {
+        // As good as an ANSWER to our own election, sent or to come.
+        if (role_ != Role::Leader && !following_live_leader(now)) stand_down(now);
         return;
     }
-    const bool electing = phase_ == Phase::AwaitingAnswer || phase_ == Phase::AwaitingCoordinator;
-    // With a live higher leader, that leader answers the election by announcing.
-    if (!following_live_leader(now) && !electing) start_election(now, out);
+    if (role_ == Role::Leader) {
+        out.send.push_back(reply(MessageType::Coordinator, m.from));  // tell the newcomer at once who leads
+        return;
+    }
+    out.send.push_back(reply(MessageType::Answer, m.from));
+    // With a live leader above the candidate, that leader tells it who leads.
+    if (!following_live_leader(now) && !electing()) elect_soon(now);
 }
 
 Election::Effects Election::on_message(const Message& m, Millis now) {
@@ -118,6 +148,11 @@ Election::Effects Election::on_message(const Message& m, Millis now) {
             break;
         case MessageType::Heartbeat:
             if (m.role == Role::Leader) on_leader_claim(m, now, out);
+            // A higher candidate's heartbeat (its hello, its refutation) says
+            // what its ELECTION says, if that was missed.
+            if (m.role == Role::Candidate && m.from > self_ && role_ != Role::Leader && !following_live_leader(now)) {
+                stand_down(now);
+            }
             break;
         case MessageType::Goodbye:
             break;  // the Node calls leader_left() when it matters
@@ -132,17 +167,17 @@ Election::Effects Election::on_message(const Message& m, Millis now) {
     return out;
 }
 
-Election::Effects Election::on_tick(Millis now) {
+Election::Effects Election::on_tick(Millis now, Millis hold_back) {
     Effects out;
     if (!active_) return out;
     const std::string leader_before = leader_;
     switch (phase_) {
         case Phase::Listening:
         case Phase::AwaitingCoordinator:
-            if (now >= deadline_) start_election(now, out);
+            if (now >= deadline_ + hold_back) start_election(now, out);
             break;
         case Phase::Following:
-            if (now - leader_heard_at_ > timeouts_.leader) start_election(now, out);
+            if (now - leader_heard_at_ > timeouts_.leader + hold_back) start_election(now, out);
             break;
         case Phase::AwaitingAnswer:
             if (now >= deadline_) become_leader(out);
@@ -157,7 +192,7 @@ Election::Effects Election::on_tick(Millis now) {
 Election::Effects Election::leader_left(Millis now) {
     Effects out;
     if (!active_ || phase_ != Phase::Following) return out;
-    start_election(now, out);
+    elect_soon(now);
     out.leader_changed = true;
     return out;
 }

@@ -212,4 +212,17 @@ std::vector<MemberView> FailureDetector::view(Millis now) const {
     return views;
 }
 
+std::uint64_t FailureDetector::goodbye_of(const std::string& name) const {
+    const auto it = members_.find(name);
+    return it != members_.end() && it->second.said_goodbye ? it->second.departed_incarnation : 0;
+}
+
+std::size_t FailureDetector::present_above(const std::string& name, const std::string& except) const {
+    std::size_t count = 0;
+    for (auto it = members_.upper_bound(name); it != members_.end(); ++it) {
+        if (it->second.liveness == Liveness::Alive && it->first != except) ++count;
+    }
+    return count;
+}
+
 }  // namespace vigil

@@ -109,7 +109,7 @@ public:
           config_(impl.config),
           log_(*impl.log),
           node_(node_config(config_)),
-          transport_(config_.broker, config_.control_exchange, config_.max_message_bytes,
+          transport_(config_.broker, config_.control_exchange, config_.node_name, config_.max_message_bytes,
                      config_.heartbeat_timeout),
           restarter_(config_.restart),
           reconnect_delay_(config_.broker.reconnect_backoff_initial) {}
@@ -194,7 +194,7 @@ private:
 
     void execute(const Output& out, Millis now) {
         for (const Outgoing& outgoing : out.send) {
-            if (transport_.connected() && !transport_.publish(outgoing.audience, encode(outgoing.message))) {
+            if (transport_.connected() && !transport_.publish(outgoing, encode(outgoing.message))) {
                 lost_connection(now);
             }
         }

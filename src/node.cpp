@@ -118,6 +118,18 @@ void Node::refute(std::uint64_t theirs, bool goodbye, Millis now, Output& out) {
     out.send.push_back(heartbeat(Audience::Everyone, now));
 }
 
+// ... or a life that is not over at all: a forged goodbye, or a host clock
+// that stepped back gave it an incarnation no later than one that left. Tell
+// it, to it alone, which goodbye we hold, so that it refutes at once (SWIM)
+// instead of being ignored, and outranked in elections, until gossip reaches
+// it. A late message from a life that is really over reaches nobody, or its
+// later life, which knows better.
+void Node::correct(const std::string& name, Output& out) {
+    Message message = make(MessageType::Heartbeat);
+    message.departed.push_back(Departure{name, detector_.goodbye_of(name)});
+    out.send.push_back(Outgoing{std::move(message), Audience::Direct, name});
+}
+
 bool Node::ours(const Message& message) const {
     return message.from == config_.self &&
            (message.incarnation == incarnation_ || (refuted_incarnation_ && message.incarnation == refuted_incarnation_));
@@ -221,7 +233,8 @@ Output Node::receive(const Message& message, Millis now) {
             note_unadmitted(message, now, out);
             return out;
         case FailureDetector::Heard::Departed:
-            ++drops_.stale;  // sent before its goodbye, delivered after
+            ++drops_.stale;  // sent before its goodbye, delivered after ...
+            correct(message.from, out);
             return out;
         case FailureDetector::Heard::New:
         case FailureDetector::Heard::Rejoined:
@@ -245,7 +258,7 @@ Output Node::tick(Millis now) {
     if (!connected_) return out;
     check_own_path(now, out);
     hold_or_resume(now, out);
-    if (election_.active() && may_elect(now)) absorb(election_.on_tick(now), now, out);
+    if (election_.active() && may_elect(now)) absorb(election_.on_tick(now, hold_back()), now, out);
     if (now >= next_heartbeat_) send_heartbeat(now, out);
     if (is_leader() && hears_itself(now)) watch(now, out);
     return out;
@@ -253,6 +266,17 @@ Output Node::tick(Millis now) {
 
 bool Node::hears_itself(Millis now) const {
     return connected_ && echoed_sent_at_ && now - *echoed_sent_at_ <= proof_window();
+}
+
+// One path_slack (how late a message may arrive) per member above us that
+// may be alive, capped at an election timeout: the highest live node elects
+// first, and everyone below hears its ELECTION before their own is due. The
+// leader we follow does not count: its silence is why we would elect.
+Millis Node::hold_back() const {
+    const std::string silent = election_.following() ? election_.leader() : std::string();
+    const std::size_t above = detector_.present_above(config_.self, silent);
+    const auto cap = static_cast<std::size_t>(config_.election_timeout / std::max(config_.path_slack, Millis{1}));
+    return config_.path_slack * static_cast<std::int64_t>(std::min(above, cap));
 }
 
 // Elections act on silence too: a follower whose leader went quiet elects only
@@ -351,7 +375,7 @@ Output Node::leave(Millis now) {
 }
 
 void Node::absorb(const Election::Effects& effects, Millis now, Output& out) {
-    for (const Message& message : effects.broadcast) out.send.push_back(Outgoing{message, Audience::Everyone});
+    out.send.insert(out.send.end(), effects.send.begin(), effects.send.end());
     if (effects.stale) ++drops_.stale;
     on_leadership_change(now, out);
 }

@@ -1,6 +1,12 @@
 #pragma once
 // Bully election with terms. Highest name (byte-wise) among live nodes leads.
 // Pure: messages and time in, messages and role changes out.
+//
+// Kept linear in the cluster's size: an ELECTION is broadcast, but a higher
+// node's ELECTION already tells every lower one "stand down" (no ANSWER is
+// needed for it), replies to one candidate go to it alone, and a node holds
+// its own election back by its rank (Node's hold_back), so that the highest
+// live node usually elects alone and the others only hear it.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,7 +25,7 @@ struct ElectionTimeouts {
 class Election {
 public:
     struct Effects {
-        std::vector<Message> broadcast;  // ELECTION / ANSWER / COORDINATOR
+        std::vector<Outgoing> send;  // ELECTION / ANSWER / COORDINATOR
         bool leader_changed = false;
         bool stale = false;  // the message was from an old term and ignored
     };
@@ -29,8 +35,10 @@ public:
     void reconnected(Millis now);  // listen, then elect if no leader shows up
     void cut_off();                // not connected: no role, no leader
     Effects on_message(const Message& message, Millis now);
-    Effects on_tick(Millis now);
-    // The current leader said goodbye: elect at once.
+    // `hold_back`: how much longer than its timeouts this node waits before
+    // starting an election of its own, so that higher nodes go first.
+    Effects on_tick(Millis now, Millis hold_back = Millis{0});
+    // The current leader said goodbye: elect after the hold-back.
     Effects leader_left(Millis now);
     // This life now goes by a larger incarnation (Node::refute).
     void set_incarnation(std::uint64_t incarnation) { incarnation_ = incarnation; }
@@ -48,8 +56,12 @@ private:
     enum class Phase { Listening, Following, AwaitingAnswer, AwaitingCoordinator, Leading };
 
     Message make(MessageType type) const;
+    Outgoing reply(MessageType type, const std::string& to) const;
     bool following_live_leader(Millis now) const;
+    bool electing() const { return phase_ == Phase::AwaitingAnswer || phase_ == Phase::AwaitingCoordinator; }
     void start_election(Millis now, Effects& out);
+    void elect_soon(Millis now);
+    void stand_down(Millis now);
     void become_leader(Effects& out);
     void announce(Effects& out);
     void follow(const std::string& leader, std::uint64_t term, Millis now);

@@ -69,6 +69,8 @@ public:
     // Members currently Alive or Dead (not Departed), and of them Dead.
     std::size_t present() const;
     std::size_t dead_count() const;
+    // Members Alive (as far as we know) whose name sorts after `name`, but `except`.
+    std::size_t present_above(const std::string& name, const std::string& except) const;
     std::vector<std::string> dead() const;
 
     Liveness liveness(const std::string& name) const;
@@ -76,6 +78,8 @@ public:
     bool knows_later_life(const std::string& name, std::uint64_t incarnation) const;
 
     bool knows(const std::string& name) const { return members_.count(name) != 0; }
+    // The incarnation whose goodbye we hold for `name` (0 = none).
+    std::uint64_t goodbye_of(const std::string& name) const;
     std::vector<MemberView> view(Millis now) const;
 
 private:

@@ -82,6 +82,19 @@ struct Message {
     bool operator==(const Message&) const = default;
 };
 
+// Who needs to hear a message. Follower heartbeats go to the leader only, and
+// replies to one node's election go to that node only, so that deliveries per
+// interval, and per election, grow linearly with the cluster. The transport
+// also delivers every heartbeat back to its sender: that echo is the node's
+// proof that its own path through the broker works.
+enum class Audience { Everyone, Leader, Direct };
+
+struct Outgoing {
+    Message message;
+    Audience audience = Audience::Everyone;
+    std::string to;  // Audience::Direct: the one node it is for
+};
+
 // Within bounds: its term and every incarnation in it, the lists' too.
 bool in_range(const Message& message) noexcept;
 

@@ -44,17 +44,6 @@ struct NodeConfig {
     Millis mass_silence_pace{0};
 };
 
-// Who needs to hear a message. Follower heartbeats go to the leader only, so
-// deliveries per interval grow linearly with the cluster. Either way, the
-// transport also delivers every heartbeat back to its sender: that echo is the
-// node's proof that its own path through the broker works.
-enum class Audience { Everyone, Leader };
-
-struct Outgoing {
-    Message message;
-    Audience audience = Audience::Everyone;
-};
-
 struct Event {
     enum class Kind {
         LeaderChanged, MemberJoined, MemberRestarted, MemberDead, MemberDeparted,
@@ -144,12 +133,14 @@ private:
     void on_echo(std::uint64_t seq, Millis now, Output& out);
     void check_own_path(Millis now, Output& out);
     bool may_elect(Millis now) const;
+    Millis hold_back() const;
     bool echo_overdue(Millis now) const;
     Millis proof_window() const { return 2 * config_.heartbeat_interval + config_.path_slack; }
     Millis proof_margin() const { return config_.heartbeat_interval + config_.path_slack; }
     std::size_t restart_limit(std::size_t dead, Millis now, Output& out);
     void learn_gossip(const Message& message, Millis now, Output& out);
     void refute(std::uint64_t theirs, bool goodbye, Millis now, Output& out);
+    void correct(const std::string& name, Output& out);
     bool ours(const Message& message) const;
     bool note_unadmitted(const Message& message, Millis now, Output& out);
     void hold_or_resume(Millis now, Output& out);

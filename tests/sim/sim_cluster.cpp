@@ -27,7 +27,7 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
     : options_(options),
       trace_(trace),
       rng_(seed),
-      network_(names.size(), rng_.fork(), options_, queue_),
+      network_(names, rng_.fork(), options_, queue_),
       invariants_(trace),
       held_(names.size()) {
     if (names.empty()) throw std::invalid_argument("a simulation needs nodes");
@@ -478,7 +478,7 @@ void Simulation::apply(std::size_t slot, const Output& out) {
                                        to_string(decoded.error) + ")");
             continue;
         }
-        network_.publish(slot, Outgoing{*decoded.message, outgoing.audience}, now_, is_leader);
+        network_.publish(slot, Outgoing{*decoded.message, outgoing.audience, outgoing.to}, now_, is_leader);
     }
     // Then the heartbeat that tells the others which restarts now run.
     for (const std::string& target : postponed) {
@@ -508,7 +508,7 @@ void Simulation::on_deliver(const SimEvent& e) {
     // Expired in the queue of a recipient that was stopped (x-message-ttl):
     // its own fault, so no excuse for judging the sender.
     if (now_ - pub.at > options_.timing.heartbeat_timeout) return;
-    if (!options_.route_leader_at_publish && !network_.routed(pub.from, pub.audience, to, p.node->is_leader())) return;
+    if (!options_.route_leader_at_publish && !network_.routed(pub, to, p.node->is_leader())) return;
     if (e.flag) {
         network_.note_loss(pub.from, to, now_);  // it would have arrived: a real loss
         return;

@@ -7,18 +7,19 @@
 
 namespace vigil::sim {
 
-Network::Network(std::size_t nodes, Rng rng, const SimOptions& options, EventQueue& queue)
-    : n_(nodes),
+Network::Network(std::vector<std::string> names, Rng rng, const SimOptions& options, EventQueue& queue)
+    : n_(names.size()),
+      names_(std::move(names)),
       rng_(rng),
       options_(options),
       queue_(queue),
       weather_(options.weather),
-      links_(nodes),
-      loss_(nodes * nodes),
-      faults_(nodes, LinkFault::None),
-      fault_changed_at_(nodes, Millis{-1}),
-      unbound_(nodes, false),
-      last_arrival_(nodes * nodes) {}
+      links_(n_),
+      loss_(n_ * n_),
+      faults_(n_, LinkFault::None),
+      fault_changed_at_(n_, Millis{-1}),
+      unbound_(n_, false),
+      last_arrival_(n_ * n_) {}
 
 void Network::set_up(std::size_t slot, Millis now) {
     Link& link = links_[slot];
@@ -40,23 +41,23 @@ void Network::publish(std::size_t from, const Outgoing& outgoing, Millis now,
         ++lost_;  // publish on a dead connection fails
         return;
     }
-    pool_.push_back(Published{outgoing.message, now, from, outgoing.audience, false,
+    pool_.push_back(Published{outgoing.message, now, from, outgoing.audience, outgoing.to, false,
                               faults_[from] == LinkFault::Mute, links_[from].epoch});
     const std::uint64_t index = pool_.size() - 1;
     for (std::size_t to = 0; to < n_; ++to) {
         if (!links_[to].up) continue;  // no queue bound: nobody to route to
         // AMQP routes at publish time; the other mode decides at delivery.
-        if (options_.route_leader_at_publish && !routed(from, outgoing.audience, to, is_leader(to))) continue;
+        if (options_.route_leader_at_publish && !routed(pool_[index], to, is_leader(to))) continue;
         const bool lost = blocked(from, to) || rng_.chance(weather_.loss_ppm);
         schedule(index, from, to, now, lost);
         if (!lost && rng_.chance(weather_.dup_ppm)) schedule(index, from, to, now, false);
     }
 }
 
-bool Network::routed(std::size_t from, Audience audience, std::size_t to, bool leading) const {
+bool Network::routed(const Published& published, std::size_t to, bool leading) const {
     const auto queue = [](std::size_t slot) { return "q" + std::to_string(slot); };
-    const std::string key = routing::key_for(audience, queue(from));
-    for (const std::string& binding : routing::bindings(leading, queue(to))) {
+    const std::string key = routing::key_for(published.audience, queue(published.from), published.to);
+    for (const std::string& binding : routing::bindings(leading, queue(to), names_[to])) {
         if (leading && unbound_[to] && binding == routing::kEverything) continue;
         if (routing::matches(binding, key)) return true;
     }
@@ -64,7 +65,7 @@ bool Network::routed(std::size_t from, Audience audience, std::size_t to, bool l
 }
 
 void Network::inject(const Message& message, std::size_t from, Millis now, Millis delay) {
-    pool_.push_back(Published{message, now, from, Audience::Everyone, true});
+    pool_.push_back(Published{message, now, from, Audience::Everyone, "", true});
     const std::uint64_t index = pool_.size() - 1;
     for (std::size_t to = 0; to < n_; ++to) {
         if (!links_[to].up) continue;

@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "sim_config.hpp"
@@ -27,6 +28,7 @@ struct Published {
     Millis at{0};  // published (the queue's message TTL counts from here)
     std::size_t from = 0;  // sender's slot
     Audience audience = Audience::Everyone;
+    std::string to;  // Audience::Direct: its recipient's name
     bool injected = false;  // put on the wire by a test, not by a node
     // Published while its sender was mute: the bytes wait in the sender's TCP
     // connection until the path is back, and are lost if that connection dies.
@@ -36,7 +38,8 @@ struct Published {
 
 class Network {
 public:
-    Network(std::size_t nodes, Rng rng, const SimOptions& options, EventQueue& queue);
+    // `names`: each slot's node name (its direct binding).
+    Network(std::vector<std::string> names, Rng rng, const SimOptions& options, EventQueue& queue);
 
     // Connections. `epoch` changes on every reconnect.
     bool up(std::size_t slot) const { return links_[slot].up; }
@@ -84,7 +87,7 @@ public:
     }
     // Does the queue of `to` take a message published by `from` to that
     // audience? By the transport's own bindings (control_routing.hpp).
-    bool routed(std::size_t from, Audience audience, std::size_t to, bool leading) const;
+    bool routed(const Published& published, std::size_t to, bool leading) const;
 
     void set_weather(const Weather& weather) { weather_ = weather; }
     const Weather& weather() const { return weather_; }
@@ -119,6 +122,7 @@ private:
     void schedule(std::uint64_t index, std::size_t from, std::size_t to, Millis now, bool lost);
 
     std::size_t n_;
+    std::vector<std::string> names_;
     Rng rng_;
     const SimOptions& options_;
     EventQueue& queue_;

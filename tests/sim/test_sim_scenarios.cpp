@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim_cluster.hpp"
+#include "vigil/timing.hpp"
 
 namespace {
 
@@ -299,7 +300,9 @@ std::vector<Scenario> scenarios() {
                            }});
         // Leaders judge expected members from when they take over: worker-2
         // is still down one heartbeat timeout after worker-10 leads.
-        s.checks.push_back(leader_is(1500ms, "worker-10"));
+        // worker-10 connects by 0.7 s, listens, holds its election back one
+        // path slack for worker-2 (expected above it), elects, and is heard.
+        s.checks.push_back(leader_is(700ms + 2 * kT.election_timeout + vigil::kPathSlack + 300ms, "worker-10"));
         s.checks.push_back(restarted(kFailover + kRestartStarts, "worker-2"));
         s.checks.push_back(converged(kFailover + kRestartStarts + kRejoin));
         table.push_back(std::move(s));

@@ -45,12 +45,12 @@ TEST_CASE("the invariants catch a misbehaving system", "[sim][selftest]") {
          "watchdog expired after only"},
         {"election gives up before ANSWERs can arrive (I8)",
          core([](vigil::sim::Timing& t) { t.election_timeout = 30ms; }), "became leader"},
-        // Followers now elect only once their own heartbeat has come back an
-        // interval after the leader's was due: with rare heartbeats a lower
-        // node usurps before the higher one is heard (I8), rather than two
-        // leaders lingering (I6).
-        {"leader heartbeats ten times too rare (I8)", core([](vigil::sim::Timing& t) { t.heartbeat_interval = 2000ms; }),
-         "became leader"},
+        // With rare heartbeats every follower times its leader out between
+        // two of them, again and again: elections never settle, so neither
+        // do restarts (a lower node no longer usurps: the highest candidate's
+        // ELECTION makes every lower one stand down).
+        {"leader heartbeats ten times too rare (I3)", core([](vigil::sim::Timing& t) { t.heartbeat_interval = 2000ms; }),
+         "not converged"},
         {"restarts never work (I3)", [](SimOptions& o) { o.restarts_never_work = true; }, "not converged"},
         {"every restart run twice (I7)", [](SimOptions& o) { o.double_restarts = true; }, "is still running"},
     };

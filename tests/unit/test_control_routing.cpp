@@ -10,10 +10,14 @@ namespace {
 using vigil::Audience;
 namespace routing = vigil::routing;
 
-// Does `to`'s queue, leading or not, take what `from` publishes to `audience`?
-bool receives(const std::string& to, bool leading, const std::string& from, Audience audience) {
-    for (const auto& binding : routing::bindings(leading, to)) {
-        if (routing::matches(binding, routing::key_for(audience, from))) return true;
+std::string queue_of(const std::string& name) { return "amq.gen-" + name; }
+
+// Does `to`'s queue, leading or not, take what `from` publishes to `audience`
+// (addressed to `addressee` when Direct)?
+bool receives(const std::string& to, bool leading, const std::string& from, Audience audience,
+              const std::string& addressee = "") {
+    for (const auto& binding : routing::bindings(leading, queue_of(to), to)) {
+        if (routing::matches(binding, routing::key_for(audience, queue_of(from), addressee))) return true;
     }
     return false;
 }
@@ -41,9 +45,32 @@ TEST_CASE("routing: followers hear broadcasts and their own echo; the leader hea
     CHECK(receives("l", true, "l", Audience::Everyone));    // and its own echo ...
     // ... but only by "vigil.#": without it, nothing (so it steps down, deaf,
     // instead of hearing itself while every follower seems silent).
-    for (const auto& binding : routing::bindings(true, "l")) {
+    for (const auto& binding : routing::bindings(true, queue_of("l"), "l")) {
         if (binding == routing::kEverything) continue;
-        CHECK_FALSE(routing::matches(binding, routing::key_for(Audience::Everyone, "l")));
-        CHECK_FALSE(routing::matches(binding, routing::key_for(Audience::Leader, "f")));
+        CHECK_FALSE(routing::matches(binding, routing::key_for(Audience::Everyone, queue_of("l"), "")));
+        CHECK_FALSE(routing::matches(binding, routing::key_for(Audience::Leader, queue_of("f"), "")));
     }
+}
+
+TEST_CASE("routing: a reply to one node reaches that node (and the leader, who hears all), nobody else",
+          "[routing]") {
+    CHECK(receives("f", false, "g", Audience::Direct, "f"));
+    CHECK_FALSE(receives("h", false, "g", Audience::Direct, "f"));
+    CHECK_FALSE(receives("g", false, "g", Audience::Direct, "f"));  // no echo of a reply
+    CHECK(receives("l", true, "g", Audience::Direct, "f"));
+    CHECK(receives("f.x", false, "g", Audience::Direct, "f.x"));  // dots are just more words
+    CHECK_FALSE(receives("f", false, "g", Audience::Direct, "f.x"));
+}
+
+TEST_CASE("routing: a name holding a topic wildcard is hashed, so that it binds only itself", "[routing]") {
+    for (const std::string wild : {"#", "*", "a.#", "w*", "*.b"}) {
+        INFO(wild);
+        CHECK(routing::direct_key(wild).rfind("vigil.to-hash.", 0) == 0);
+        CHECK(routing::direct_key(wild).find_first_of("*#") == std::string::npos);
+        CHECK(receives(wild, false, "g", Audience::Direct, wild));
+        CHECK_FALSE(receives(wild, false, "g", Audience::Direct, "f"));
+        CHECK_FALSE(receives("f", false, "g", Audience::Direct, wild));
+    }
+    CHECK(routing::direct_key("#") != routing::direct_key("*"));
+    CHECK(routing::direct_key("worker_1") == "vigil.to.worker_1");
 }

@@ -41,7 +41,7 @@ Message answer_from(std::string from, std::uint64_t term) {
 
 std::multiset<MessageType> types(const Election::Effects& effects) {
     std::multiset<MessageType> out;
-    for (const auto& m : effects.broadcast) out.insert(m.type);
+    for (const auto& m : effects.send) out.insert(m.message.type);
     return out;
 }
 
@@ -116,8 +116,14 @@ TEST_CASE("election: one message to one instance", "[election]") {
          leader_heartbeat("c", 5), {}, Role::Follower, "c", false},
         {"listening hears a higher COORDINATOR: follows", "b", Setup::Listening, coordinator("c", 5), {},
          Role::Follower, "c", false},
-        {"listening hears a lower COORDINATOR: bullies with an ELECTION", "c", Setup::Listening,
-         coordinator("a", 5), {MessageType::Election}, Role::Candidate, "", false},
+        {"listening hears a lower COORDINATOR: elects at its next tick (after its hold-back)", "c",
+         Setup::Listening, coordinator("a", 5), {}, Role::Follower, "", false},
+        {"listening hears a higher ELECTION: stands down as if answered", "b", Setup::Listening,
+         election_from("c", 0), {}, Role::Candidate, "", false},
+        {"listening hears a higher candidate's heartbeat: stands down as if answered", "b", Setup::Listening,
+         msg(MessageType::Heartbeat, "c", 0, Role::Candidate, ""), {}, Role::Candidate, "", false},
+        {"listening: a lower candidate's heartbeat changes nothing", "b", Setup::Listening,
+         msg(MessageType::Heartbeat, "a", 0, Role::Candidate, ""), {}, Role::Follower, "", false},
         {"a follower's heartbeat is no leader claim", "b", Setup::Listening,
          msg(MessageType::Heartbeat, "c", 5, Role::Follower, "d"), {}, Role::Follower, "", false},
         // following c at term 5
@@ -139,8 +145,10 @@ TEST_CASE("election: one message to one instance", "[election]") {
         {"follower: ELECTION from a higher node is not answered", "b", Setup::FollowingC5,
          election_from("d", 5), {}, Role::Follower, "c", false},
         // leading at term 3 (b was alone)
-        {"leader: ELECTION from a lower node gets ANSWER and COORDINATOR", "b", Setup::LeaderB3,
-         election_from("a", 0), {MessageType::Answer, MessageType::Coordinator}, Role::Leader, "b", false},
+        {"leader: ELECTION from a lower node gets a COORDINATOR, to it alone", "b", Setup::LeaderB3,
+         election_from("a", 0), {MessageType::Coordinator}, Role::Leader, "b", false},
+        {"leader: ELECTION from a higher node: leads until it claims", "b", Setup::LeaderB3,
+         election_from("c", 0), {}, Role::Leader, "b", false},
         {"leader: higher leader heartbeat, same term: steps down", "b", Setup::LeaderB3,
          leader_heartbeat("c", 3), {}, Role::Follower, "c", false},
         {"leader: higher leader heartbeat, newer term: steps down", "b", Setup::LeaderB3,
@@ -160,6 +168,8 @@ TEST_CASE("election: one message to one instance", "[election]") {
          Role::Follower, "c", false},
         {"candidate: ELECTION from a lower node: answers only", "b", Setup::Candidate, election_from("a", 0),
          {MessageType::Answer}, Role::Candidate, "", false},
+        {"candidate: ELECTION from a higher node: stands down as if answered", "b", Setup::Candidate,
+         election_from("c", 0), {}, Role::Candidate, "", false},
     };
     for (const auto& row : rows) {
         SECTION(row.name) {
@@ -194,9 +204,14 @@ TEST_CASE("election: one message to one instance", "[election]") {
             // Terms never go backwards.
             CHECK(e.term() >= term_before);
             // Everything it sends carries its name and current term.
-            for (const auto& m : fx.broadcast) {
-                CHECK(m.from == row.self);
-                CHECK(m.term == e.term());
+            // Replies to one candidate go to it alone; the rest to everyone.
+            for (const auto& out : fx.send) {
+                CHECK(out.message.from == row.self);
+                CHECK(out.message.term == e.term());
+                const bool reply = row.input.type == MessageType::Election &&
+                                   out.message.type != MessageType::Election;
+                CHECK(out.audience == (reply ? vigil::Audience::Direct : vigil::Audience::Everyone));
+                CHECK(out.to == (reply ? row.input.from : ""));
             }
         }
     }
@@ -222,9 +237,10 @@ TEST_CASE("election: a leader that hears of a newer term re-announces above it",
             const auto fx = e.on_message(row.input, now + Millis{100});
             CHECK(e.is_leader());
             CHECK(e.term() > 9);
-            REQUIRE_FALSE(fx.broadcast.empty());
-            CHECK(fx.broadcast.back().type == MessageType::Coordinator);
-            CHECK(fx.broadcast.back().term == e.term());
+            REQUIRE_FALSE(fx.send.empty());
+            CHECK(fx.send.back().message.type == MessageType::Coordinator);
+            CHECK(fx.send.back().message.term == e.term());
+            CHECK(fx.send.back().audience == vigil::Audience::Everyone);
         }
     }
 }
@@ -272,14 +288,16 @@ TEST_CASE("election: timers", "[election]") {
 }
 
 TEST_CASE("election: leader_left and cut_off", "[election]") {
-    SECTION("leader_left: immediate election") {
+    SECTION("leader_left: an election at the next tick, after the hold-back") {
         Election e{"b", 1, kTimeouts};
         make_follower(e, "c", 5, Millis{0});
         const auto fx = e.leader_left(Millis{100});
-        CHECK(types(fx) == std::multiset<MessageType>{MessageType::Election});
+        CHECK(types(fx).empty());
         CHECK(fx.leader_changed);
         CHECK(e.leader().empty());
-        CHECK(e.on_tick(Millis{3100}).broadcast.size() == 1);  // no ANSWER: COORDINATOR
+        CHECK(types(e.on_tick(Millis{149}, Millis{50})).empty());
+        CHECK(types(e.on_tick(Millis{150}, Millis{50})) == std::multiset<MessageType>{MessageType::Election});
+        CHECK(e.on_tick(Millis{3150}).send.size() == 1);  // no ANSWER: COORDINATOR
         CHECK(e.is_leader());
     }
     SECTION("cut_off: no role, no leader, deaf and mute until reconnected") {
@@ -290,20 +308,20 @@ TEST_CASE("election: leader_left and cut_off", "[election]") {
         CHECK_FALSE(e.is_leader());
         CHECK_FALSE(e.active());
         CHECK(e.leader().empty());
-        CHECK(e.on_tick(Millis{100000}).broadcast.empty());
-        CHECK(e.on_message(election_from("a", 1), Millis{100001}).broadcast.empty());
-        CHECK(e.on_message(coordinator("c", 9), Millis{100002}).broadcast.empty());
+        CHECK(e.on_tick(Millis{100000}).send.empty());
+        CHECK(e.on_message(election_from("a", 1), Millis{100001}).send.empty());
+        CHECK(e.on_message(coordinator("c", 9), Millis{100002}).send.empty());
         CHECK(e.leader().empty());
         // Reconnecting starts over with a listen window.
         e.reconnected(Millis{200000});
         CHECK(e.active());
-        CHECK(e.on_tick(Millis{202999}).broadcast.empty());
+        CHECK(e.on_tick(Millis{202999}).send.empty());
         CHECK(types(e.on_tick(Millis{203000})) == std::multiset<MessageType>{MessageType::Election});
     }
     SECTION("before the first reconnect nothing happens") {
         Election e{"b", 1, kTimeouts};
-        CHECK(e.on_tick(Millis{100000}).broadcast.empty());
-        CHECK(e.on_message(coordinator("c", 1), Millis{100000}).broadcast.empty());
+        CHECK(e.on_tick(Millis{100000}).send.empty());
+        CHECK(e.on_message(coordinator("c", 1), Millis{100000}).send.empty());
         CHECK(e.leader().empty());
     }
 }
@@ -360,18 +378,20 @@ public:
 
 private:
     void queue(const Election::Effects& fx) {
-        for (const auto& m : fx.broadcast) queue_one(m);
+        for (const auto& out : fx.send) in_flight_.push_back(out);
     }
-    void queue_one(const Message& m) { in_flight_.push_back(m); }
+    void queue_one(const Message& m) { in_flight_.push_back(vigil::Outgoing{m, vigil::Audience::Everyone, {}}); }
     void deliver() {
         // Bounded: a message storm is a failure, not a hang.
         for (int budget = 10000; !in_flight_.empty(); --budget) {
             REQUIRE(budget > 0);
-            const Message m = in_flight_.front();
+            const vigil::Outgoing out = in_flight_.front();
+            const Message& m = out.message;
             in_flight_.pop_front();
             if (cut_.count(m.from)) continue;
             for (auto& [name, e] : nodes_) {
                 if (name == m.from || cut_.count(name)) continue;
+                if (out.audience == vigil::Audience::Direct && name != out.to) continue;
                 if (!side_.empty() && side_.count(name) != side_.count(m.from)) continue;
                 queue(e->on_message(m, now_));
             }
@@ -381,7 +401,7 @@ private:
     std::map<std::string, std::unique_ptr<Election>> nodes_;
     std::set<std::string> cut_;
     std::set<std::string> side_;
-    std::deque<Message> in_flight_;
+    std::deque<vigil::Outgoing> in_flight_;
     std::uint64_t incarnation_ = 0;
     Millis now_{0};
 };

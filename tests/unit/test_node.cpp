@@ -286,15 +286,64 @@ TEST_CASE("node: a follower", "[node]") {
         CHECK(beats.back().second.audience == Audience::Leader);
         CHECK(beats.back().second.message.leader == "z");
     }
-    SECTION("its leader's goodbye starts an election at once") {
-        const Output out =
-            d.node.receive(Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}, Millis{60050});
-        const bool electing = std::any_of(out.send.begin(), out.send.end(), [](const vigil::Outgoing& o) {
-            return o.message.type == MessageType::Election;
-        });
-        CHECK(electing);
+    SECTION("its leader's goodbye starts an election, held back one path slack per live member above") {
+        d.receive(Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}, 60050);
         CHECK(d.node.leader().empty());
+        const auto elections = [&] { return d.sent(MessageType::Election).size(); };
+        const auto before = elections();
+        d.run(60100, 60200);  // w (expected, above a) may be alive: it goes first
+        CHECK(elections() == before);
+        d.run(60300, 60300);  // 60050 + path_slack (250 ms)
+        CHECK(elections() == before + 1);
     }
+}
+
+TEST_CASE("node: the highest member left elects at its next tick", "[node]") {
+    Driver d{config_for("w", {"a", "z"})};
+    d.connect(0);
+    d.run(0, 20000, [&](long t) {
+        if (t % 2000 == 0) d.receive(heartbeat("z", 1, Role::Leader, "z"), t);
+    });
+    REQUIRE(d.node.leader() == "z");
+    const auto before = d.sent(MessageType::Election).size();
+    d.receive(Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}, 20050);
+    d.run(20100, 20100);
+    CHECK(d.sent(MessageType::Election).size() == before + 1);
+}
+
+TEST_CASE("node: the hold-back is capped at an election timeout", "[node]") {
+    std::vector<std::string> expected{"z"};
+    for (char c = 'b'; c <= 'u'; ++c) expected.emplace_back(1, c);  // 20 members above a
+    Driver d{config_for("a", expected)};
+    d.connect(0);
+    d.run(0, 20000, [&](long t) {
+        if (t % 2000 == 0) d.receive(heartbeat("z", 1, Role::Leader, "z"), t);
+    });
+    REQUIRE(d.node.leader() == "z");
+    const auto before = d.sent(MessageType::Election).size();
+    d.receive(Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}, 20000);
+    d.run(20100, 22900);
+    CHECK(d.sent(MessageType::Election).size() == before);
+    d.run(23000, 23000);  // 20000 + ELECTION_TIMEOUT (3 s), not 20 x 250 ms
+    CHECK(d.sent(MessageType::Election).size() == before + 1);
+}
+
+TEST_CASE("node: a message from a life held as departed is answered with that goodbye, to it alone", "[node]") {
+    Driver d{config_for("a", {"b"})};
+    d.connect(0);
+    d.run(0, 1000);
+    d.receive(Message{MessageType::Goodbye, "b", 0, Role::Follower, "", 7}, 1000);
+    const auto before = d.sent(MessageType::Heartbeat).size();
+    const auto stale_before = d.node.drops().stale;
+    // A forged goodbye, or a clock stepped back: b still speaks with life 7.
+    d.receive(Message{MessageType::Election, "b", 0, Role::Candidate, "", 7}, 1100);
+    CHECK(d.node.drops().stale == stale_before + 1);
+    const auto beats = d.sent(MessageType::Heartbeat);
+    REQUIRE(beats.size() == before + 1);
+    const vigil::Outgoing& told = beats.back().second;
+    CHECK(told.audience == Audience::Direct);
+    CHECK(told.to == "b");
+    CHECK(told.message.departed == std::vector<vigil::Departure>{{"b", 7}});
 }
 
 TEST_CASE("node: dropped and counted", "[node]") {
