@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps broker build test test-main test-asan test-tsan bench e2e mutants clean
+.PHONY: all deps broker build test test-main test-asan test-tsan bench bench-scale e2e mutants clean
 
 all: build
 
@@ -40,6 +40,14 @@ test-tsan: broker
 bench: broker build
 	$(BUILD)/tests/bench/vigil_bench_pulse
 	python3 tests/bench/latency_probe.py --node $(BUILD)/tests/integration/vigil_test_node --trials 5
+
+# 20, 50, 100 and 200 real idle nodes on the local broker, default timeouts:
+# time to one leader, hold, restarts, CPU and memory per node, broker load,
+# kill -9 of a tenth. About ten minutes; HOLD=10m for the long run.
+SIZES ?= 20,50,100,200
+HOLD  ?= 60s
+bench-scale: broker build
+	python3 -u tests/bench/bench_scale.py --node $(BUILD)/tests/integration/vigil_test_node --sizes $(SIZES) --hold $(HOLD)
 
 # Each planted defect (scripts/mutants.py) must be killed by the fast suite;
 # prints a table. About ten minutes, so not part of `make test`.

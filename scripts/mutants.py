@@ -106,8 +106,7 @@ MUTANTS = [
          '    if (true) return SIZE_MAX;'),
     ]),
     ('higher nodes never answer an election', 'src/election.cpp', [
-        ('    out.broadcast.push_back(make(MessageType::Answer));\n    if (role_ == Role::Leader) {',
-         '    if (role_ == Role::Leader) {'),
+        ('    out.send.push_back(reply(MessageType::Answer, m.from));\n', ''),
     ]),
     ('detector a quarter slow', 'src/failure_detector.cpp', [
         ('now - member.last_heard > timeout_ &&',
@@ -133,8 +132,9 @@ MUTANTS = [
          'return;'),
     ]),
     ("the leader's echo does not prove its follower binding", 'src/control_routing.hpp', [
-        ('    return {own_key(queue), leading ? kEverything : kBroadcastKey};',
-         '    if (leading) return {own_key(queue), kEverything, kBroadcastKey};\n    return {own_key(queue), kBroadcastKey};'),
+        ('    return {own_key(queue), direct_key(self), leading ? kEverything : kBroadcastKey};',
+         '    if (leading) return {own_key(queue), direct_key(self), kEverything, kBroadcastKey};\n'
+         '    return {own_key(queue), direct_key(self), kBroadcastKey};'),
     ]),
     ('judging while a heartbeat of its own is overdue for its echo', 'src/node.cpp', [
         ('    if (echo_overdue(now)) return;\n', ''),
@@ -147,8 +147,28 @@ MUTANTS = [
         ('        if (last_check_ && now - *last_check_ > max_gap_) forgive(now - *last_check_, now);\n', ''),
     ]),
     ("watchdog as slow as the sidecar's connect", 'src/monitor.cpp', [
-        ('        sleep_for(step);\n',
-         '        sleep_for(std::max(step, config.broker.connect_timeout));\n'),
+        ('        sleep_for(watchdog.sleep_from(now));\n',
+         '        sleep_for(std::max(watchdog.sleep_from(now), config.broker.connect_timeout));\n'),
+    ]),
+    ("a higher node's ELECTION is not taken for its ANSWER", 'src/election.cpp', [
+        ('        if (role_ != Role::Leader && !following_live_leader(now)) stand_down(now);\n', ''),
+    ]),
+    ('replies to one candidate broadcast to everyone', 'src/election.cpp', [
+        ('    return Outgoing{make(type), Audience::Direct, to};',
+         '    return Outgoing{make(type), Audience::Everyone, {}};'),
+    ]),
+    ('no hold-back: every node elects at once', 'src/node.cpp', [
+        ('    return config_.path_slack * static_cast<std::int64_t>(std::min(above, cap));',
+         '    return Millis{above * cap * 0};'),
+    ]),
+    ("the loop's due time forgets election deadlines", 'src/node.cpp', [
+        ('    if (election_.active()) soon(election_.next_deadline(hold_back()));\n', ''),
+    ]),
+    ("the loop's due time forgets members' timeouts", 'src/node.cpp', [
+        ('        soon(detector_.next_expiry());\n', ''),
+    ]),
+    ('a life held as departed is not told so', 'src/node.cpp', [
+        ('            correct(message.from, out);\n', ''),
     ]),
 ]
 

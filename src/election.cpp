@@ -189,6 +189,18 @@ Election::Effects Election::on_tick(Millis now, Millis hold_back) {
     return out;
 }
 
+std::optional<Millis> Election::next_deadline(Millis hold_back) const {
+    if (!active_) return std::nullopt;
+    switch (phase_) {
+        case Phase::Listening:
+        case Phase::AwaitingCoordinator: return deadline_ + hold_back;
+        case Phase::Following: return leader_heard_at_ + timeouts_.leader + hold_back + Millis{1};
+        case Phase::AwaitingAnswer: return deadline_;
+        case Phase::Leading: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
 Election::Effects Election::leader_left(Millis now) {
     Effects out;
     if (!active_ || phase_ != Phase::Following) return out;

@@ -171,6 +171,16 @@ std::vector<std::string> FailureDetector::newly_dead(Millis now, Millis heard_be
     return names;
 }
 
+std::optional<Millis> FailureDetector::next_expiry() const {
+    std::optional<Millis> earliest;
+    for (const auto& [name, member] : members_) {
+        if (member.liveness != Liveness::Alive) continue;
+        const Millis at = member.last_heard + timeout_ + Millis{1};
+        if (!earliest || at < *earliest) earliest = at;
+    }
+    return earliest;
+}
+
 std::size_t FailureDetector::present() const {
     return static_cast<std::size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& entry) {
         return entry.second.liveness != Liveness::Departed;

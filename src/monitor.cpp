@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -21,12 +22,22 @@
 namespace vigil {
 namespace {
 
-constexpr Millis kPollInterval = kSidecarPollInterval;  // how often the loop wakes when idle
-constexpr Millis kStatusInterval{200};  // how often status() is refreshed
+// The loop sleeps until the core next has something to do (Node::next_due)
+// or a message arrives; at most kSidecarIdleWait, so that stop() is seen.
+// While restart commands run, it polls them every kSidecarPollInterval.
+constexpr Millis kStatusInterval{200};  // status() is refreshed at most this often, and on every event
 constexpr int kMaxMessagesPerTurn = 256;
 
 Millis steady_now() {
     return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+// The monotonic clock as of the last timer tick (a few ms coarse): a read of
+// the vDSO page, cheap enough for pulse() on the service's hot path.
+Millis coarse_now() noexcept {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return Millis{static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000};
 }
 
 std::shared_ptr<spdlog::logger> vigil_logger() {
@@ -80,9 +91,6 @@ struct Monitor::Impl {
     Terminate terminate;
     ChangeCallback on_change;
     Watchdog watchdog;
-    // Raised by pulse(), cleared and timestamped by the watchdog thread: the
-    // service's hot path pays one relaxed store, not a clock read.
-    std::atomic<bool> pulsed{false};
     std::shared_ptr<spdlog::logger> log;
 
     std::mutex lifecycle;  // start/stop
@@ -130,7 +138,7 @@ private:
         Millis now = steady_now();
         if (!transport_.connected()) {
             try_connect(now);
-            if (!transport_.connected()) impl_.sleep_for(kPollInterval);
+            if (!transport_.connected()) impl_.sleep_for(wait_from(steady_now()));
         } else {
             drain(now);
         }
@@ -147,7 +155,7 @@ private:
                 log_.warn("broker unreachable ({}); retrying with back-off", transport_.error());
                 last_connect_error_ = transport_.error();
             }
-            next_connect_ = now + reconnect_delay_;
+            next_connect_ = now + jittered(reconnect_delay_);
             reconnect_delay_ = std::min(reconnect_delay_ * 2, config_.broker.reconnect_backoff_max);
             return;
         }
@@ -158,10 +166,26 @@ private:
         execute(node_.connected(now), now);
     }
 
+    // Half to all of the back-off step, at random: nodes that lost the broker
+    // together do not all come back in the same instant.
+    Millis jittered(Millis step) {
+        std::uniform_int_distribution<std::int64_t> draw(step.count() / 2, step.count());
+        return Millis{draw(random_)};
+    }
+
+    // How long the loop may sleep from `now`: until the core is due, the next
+    // connect attempt, or (restarts running) the next poll of them.
+    Millis wait_from(Millis now) const {
+        Millis until = std::min(node_.next_due(now), now + kSidecarIdleWait);
+        if (!transport_.connected()) until = std::min(until, std::max(next_connect_, now));
+        if (restarter_.busy()) until = std::min(until, now + kSidecarPollInterval);
+        return until - now;
+    }
+
     void drain(Millis now) {
         std::string body;
         for (int i = 0; i < kMaxMessagesPerTurn && transport_.connected(); ++i) {
-            const Millis wait = i == 0 ? kPollInterval : Millis{0};
+            const Millis wait = i == 0 ? wait_from(now) : Millis{0};
             switch (transport_.receive(wait, body)) {
                 case AmqpTransport::Received::Timeout:
                     return;
@@ -188,7 +212,7 @@ private:
     void lost_connection(Millis now) {
         log_.warn("lost the broker ({}); not acting as leader until reconnected", transport_.error());
         transport_.close();
-        next_connect_ = now + reconnect_delay_;
+        next_connect_ = now + jittered(reconnect_delay_);
         execute(node_.disconnected(now), now);
     }
 
@@ -310,6 +334,7 @@ private:
     AmqpTransport transport_;
     Restarter restarter_;
     Millis reconnect_delay_;
+    std::minstd_rand random_{std::random_device{}()};
     Millis next_connect_{0};
     Millis next_status_{0};
     std::string last_connect_error_;
@@ -336,19 +361,15 @@ void Monitor::Impl::run_sidecar() {
 // Its own thread, so that apoptosis fires on time whatever the sidecar is
 // doing (connecting to a dead broker, running a restart).
 void Monitor::Impl::run_watchdog() {
-    const Millis step = Watchdog::step_for(watchdog.timeout());
     while (!stopping.load()) {
-        const Millis now = steady_now();
-        // A pulse is stamped up to one step late: apoptosis may come one step
-        // late, never early.
-        if (pulsed.exchange(false, std::memory_order_relaxed)) watchdog.pulse(now);
+        const Millis now = coarse_now();
         if (watchdog.check(now)) {
             const auto silent = watchdog.silent_for(now).value_or(Millis{0});
             terminate("main loop has not called pulse() for " + std::to_string(silent.count()) +
                       " ms (PULSE_TIMEOUT " + std::to_string(watchdog.timeout().count()) + " ms)");
             return;
         }
-        sleep_for(step);
+        sleep_for(watchdog.sleep_from(now));
     }
 }
 
@@ -385,7 +406,7 @@ void Monitor::start() {
     impl_->watchdog_thread = std::thread([impl = impl_.get()] { impl->run_watchdog(); });
 }
 
-void Monitor::pulse() noexcept { impl_->pulsed.store(true, std::memory_order_relaxed); }
+void Monitor::pulse() noexcept { impl_->watchdog.pulse(coarse_now()); }
 
 void Monitor::stop() {
     const std::lock_guard lock(impl_->lifecycle);

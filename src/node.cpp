@@ -264,6 +264,33 @@ Output Node::tick(Millis now) {
     return out;
 }
 
+Millis Node::next_due(Millis now) const {
+    Millis due = now + config_.heartbeat_interval;
+    if (!connected_) return due;
+    // A time already past was acted on by the last tick, or waits on a
+    // message (an echo) whose arrival ticks anyway.
+    const auto soon = [&due, now](std::optional<Millis> at) {
+        if (at && *at > now) due = std::min(due, *at);
+    };
+    soon(next_heartbeat_);
+    if (election_.active()) soon(election_.next_deadline(hold_back()));
+    // Our own path: when it counts as cut off, when the proof lapses, when a
+    // heartbeat becomes overdue for its echo.
+    const Millis proof_at = echoed_sent_at_.value_or(connected_at_);
+    if (!deaf_) soon(proof_at + config_.heartbeat_timeout + Millis{1});
+    if (echoed_sent_at_) soon(*echoed_sent_at_ + proof_window() + Millis{1});
+    if (!unechoed_.empty()) soon(unechoed_.front().at + config_.path_slack + Millis{1});
+    if (now < unadmitted_until_) soon(unadmitted_until_);
+    if (is_leader()) {
+        soon(detector_.next_expiry());
+        for (const std::string& name : detector_.dead()) {
+            if (!planner_.in_flight(name)) soon(planner_.next_allowed(name, now));
+        }
+        if (paced_) soon(next_paced_restart_);
+    }
+    return due;
+}
+
 bool Node::hears_itself(Millis now) const {
     return connected_ && echoed_sent_at_ && now - *echoed_sent_at_ <= proof_window();
 }

@@ -43,6 +43,7 @@ public:
     Start start(const std::string& name, Millis now, std::string& why);
     // Reaps commands that ended; kills (whole process group) those past the timeout.
     std::vector<Finished> poll(Millis now);
+    bool busy() const noexcept { return !children_.empty(); }
 
 private:
     struct Child {

@@ -8,6 +8,7 @@
 // its own election back by its rank (Node's hold_back), so that the highest
 // live node usually elects alone and the others only hear it.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ public:
     Effects leader_left(Millis now);
     // This life now goes by a larger incarnation (Node::refute).
     void set_incarnation(std::uint64_t incarnation) { incarnation_ = incarnation; }
+
+    // When on_tick(·, hold_back) would next act, if it has a timer running.
+    std::optional<Millis> next_deadline(Millis hold_back) const;
 
     Role role() const { return role_; }
     const std::string& leader() const { return leader_; }

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,9 @@ public:
     // the broker is proven to have worked after that, so their silence is
     // theirs. Members heard later stay Alive for now.
     std::vector<std::string> newly_dead(Millis now, Millis heard_before);
+    // When the next Alive member crosses the timeout (newly_dead() may then
+    // name it), or empty if none is Alive.
+    std::optional<Millis> next_expiry() const;
     // Members currently Alive or Dead (not Departed), and of them Dead.
     std::size_t present() const;
     std::size_t dead_count() const;

@@ -102,6 +102,11 @@ public:
     // the heartbeat that tells the others which now run.
     Output restarts_handled(Millis now);
     Output leave(Millis now);  // graceful stop: say goodbye
+    // The earliest time at which tick() may act (send, elect, judge, restart,
+    // step down); never later than a heartbeat interval from `now`. Ticking
+    // only then, and after every message, does all that ticking often does:
+    // the sidecar sleeps until then instead of polling.
+    Millis next_due(Millis now) const;
     void count_drop(DecodeError error) { drops_.count(error); }
 
     const std::string& self() const { return config_.self; }

@@ -6,8 +6,12 @@
 
 namespace vigil {
 
-// The sidecar loop wakes at least this often (consume timeout when idle).
+// The sidecar loop sleeps until its core is due (Node::next_due) or a message
+// arrives, at most kSidecarIdleWait; while restart commands run it polls them
+// every kSidecarPollInterval. A due time is met up to one poll interval late
+// at worst (the simulation ticks its cores that late).
 inline constexpr Millis kSidecarPollInterval{50};
+inline constexpr Millis kSidecarIdleWait{500};
 // How late a message may reach its queue's consumer on a healthy broker.
 inline constexpr Millis kBrokerJitter{200};
 // A heartbeat may arrive this much later than its schedule (NodeConfig::path_slack).

@@ -2,8 +2,9 @@
 // Apoptosis check: when was the main loop last seen alive, and is that too
 // long ago? pulse(now) is one relaxed atomic store, safe from any thread;
 // expired() is a comparison. Unarmed until the first pulse, so a long
-// start-up never trips it. (Monitor::pulse() does not even read the clock:
-// it raises a flag that the watchdog thread turns into pulse(now).)
+// start-up never trips it. (Monitor::pulse() reads the coarse monotonic
+// clock, a read of the vDSO page, so the watchdog thread can sleep until
+// the deadline instead of waking to stamp pulses.)
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -17,12 +18,13 @@ class Watchdog {
 public:
     explicit Watchdog(Millis timeout) noexcept : timeout_(timeout), max_gap_(max_gap_for(timeout)) {}
 
-    // How often the watchdog thread checks: a tenth of the timeout, within
-    // 10..100 ms. A check later than max_gap after the one before means the
-    // whole process was stopped (SIGSTOP, docker pause, a suspended VM), not
-    // just its main loop: that silence is not the main loop's to answer for.
+    // The longest the watchdog thread sleeps (it wakes sooner for a deadline):
+    // a tenth of the timeout, within 10..500 ms. A check later than max_gap
+    // after the one before means the whole process was stopped (SIGSTOP,
+    // docker pause, a suspended VM), not just its main loop: that silence is
+    // not the main loop's to answer for.
     static Millis step_for(Millis timeout) noexcept {
-        return std::clamp(timeout / 10, Millis{10}, Millis{100});
+        return std::clamp(timeout / 10, Millis{10}, Millis{500});
     }
     static Millis max_gap_for(Millis timeout) noexcept { return std::max(Millis{1000}, 5 * step_for(timeout)); }
 
@@ -37,6 +39,14 @@ public:
         const std::int64_t last = last_pulse_ms_.load(std::memory_order_relaxed);
         if (last == kUnarmed) return std::nullopt;
         return now > Millis{last} ? now - Millis{last} : Millis{0};
+    }
+    // How long the checking thread may sleep from `now`: to just past the
+    // deadline, and at most a step.
+    Millis sleep_from(Millis now) const noexcept {
+        const Millis step = step_for(timeout_);
+        const auto silent = silent_for(now);
+        if (!silent) return step;
+        return std::clamp(timeout_ - *silent + Millis{1}, Millis{1}, step);
     }
     bool expired(Millis now) const noexcept {
         const auto silent = silent_for(now);

@@ -91,10 +91,13 @@ class Cluster:
     (self.relays[name]), which the cluster owns and close() closes.
     expected_members=False: EXPECTED_MEMBERS is left unset, so the nodes know
     each other only from what they hear (and what heartbeats gossip).
-    brief: names whose log tails the diagnostics shorten (many extras)."""
+    brief: names whose log tails the diagnostics shorten (many extras).
+    timeouts: the timing variables every node gets ({} = the library's defaults).
+    status_fresh_s: how old a status file may be and still count (nodes that
+    write it rarely, STATUS_EVERY_MS, need more)."""
 
     def __init__(self, binary, names, extra_env=None, label="vigil-it", node_env=None, relays=False,
-                 expected_members=True, brief=()):
+                 expected_members=True, brief=(), timeouts=None, status_fresh_s=STATUS_FRESH_S):
         assert len(set(names)) == len(names) and names, "unique names"
         assert not set(node_env or {}) - set(names), "node_env for unknown names"
         if not os.access(binary, os.X_OK):
@@ -102,6 +105,7 @@ class Cluster:
         self.binary = os.path.abspath(binary)
         self.names = list(names)
         self.brief = set(brief)
+        self.status_fresh_s = status_fresh_s
         self.dir = tempfile.mkdtemp(prefix=f"{label}-")
         # RESTART_COMMAND is split on whitespace: no path in it may hold any.
         for path in (sys.executable, RELAUNCHER, self.dir):
@@ -144,7 +148,7 @@ class Cluster:
                 "STATUS_FILE": os.path.join(node_dir, "status.json"),
                 "HARNESS_PID": str(os.getpid()),  # nodes stop if we die uncleanly
                 **({"EXPECTED_MEMBERS": ",".join(self.names)} if expected_members else {}),
-                **TIMEOUTS,
+                **(TIMEOUTS if timeouts is None else timeouts),
                 **(extra_env or {}),
                 **(node_env or {}).get(name, {}),
             }
@@ -228,7 +232,7 @@ class Cluster:
             return None
         if not nodeproc.is_running(record["pid"], record["ticks"]):
             return None
-        if time.time() - status.get("written_ms", 0) / 1000.0 > STATUS_FRESH_S:
+        if time.time() - status.get("written_ms", 0) / 1000.0 > self.status_fresh_s:
             return None
         return status
 

@@ -10,10 +10,13 @@
 //                     killed by a ctest timeout could not clean them up
 //
 // The status file is JSON, rewritten atomically (temp + rename) about every
-// 100 ms, so the harness can poll it without ever reading half a file.
+// STATUS_EVERY_MS (100 ms), so the harness can poll it without ever reading
+// half a file. LOOP_STEP_MS (50 ms) is the main loop's step: the scale bench
+// runs idle nodes that wake once a second, only to pulse.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -105,6 +108,11 @@ bool harness_gone(pid_t harness) {
     return harness > 0 && kill(harness, 0) != 0 && errno == ESRCH;
 }
 
+long env_ms(const char* name, long fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? std::atol(value) : fallback;
+}
+
 }  // namespace
 
 int main() {
@@ -126,13 +134,14 @@ int main() {
     monitor.start();
     std::cerr << "test node: started as '" << config.node_name << "' pid " << getpid() << std::endl;
 
-    constexpr auto kLoopStep = std::chrono::milliseconds(50);
-    constexpr int kStatusEveryLoops = 2;    // ~100 ms
-    constexpr int kHarnessEveryLoops = 20;  // ~1 s
+    const long loop_ms = std::max(1L, env_ms("LOOP_STEP_MS", 50));
+    const auto loop_step = std::chrono::milliseconds(loop_ms);
+    const long status_every_loops = std::max(1L, env_ms("STATUS_EVERY_MS", 100) / loop_ms);
+    const long harness_every_loops = std::max(1L, 1000 / loop_ms);  // ~1 s
     bool hung = false;
     bool orphaned = false;
     for (long loop = 0; g_stop_requested == 0; ++loop) {
-        if (loop % kHarnessEveryLoops == 0 && harness_gone(harness)) {
+        if (loop % harness_every_loops == 0 && harness_gone(harness)) {
             orphaned = true;
             std::cerr << "test node: harness pid " << harness << " is gone, stopping" << std::endl;
             break;
@@ -144,8 +153,8 @@ int main() {
         // A hang in the service's own code: the sidecar keeps heartbeating,
         // only the pulse stops, exactly what apoptosis exists for.
         if (!hung) monitor.pulse();
-        if (loop % kStatusEveryLoops == 0) write_status(status_path, status_json(monitor.status(), hung, false));
-        std::this_thread::sleep_for(kLoopStep);
+        if (loop % status_every_loops == 0) write_status(status_path, status_json(monitor.status(), hung, false));
+        std::this_thread::sleep_for(loop_step);
     }
 
     std::cerr << "test node: stop requested, saying goodbye" << std::endl;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "vigil/codec.hpp"
+#include "vigil/timing.hpp"
 
 namespace vigil::sim {
 
@@ -20,6 +21,7 @@ void SimStats::add(const SimStats& o) {
     restarts_postponed += o.restarts_postponed;
     processes_started += o.processes_started, leader_changes += o.leader_changes;
     deliveries += o.deliveries;
+    election_deliveries += o.election_deliveries;
     longest_down = std::max(longest_down, o.longest_down);
 }
 
@@ -51,7 +53,7 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
     base_config_.recovery = t.recovery;
     base_config_.path_slack = t.path_slack;
     if (options_.expect_members) base_config_.expected_members = sorted_names_;
-    base_config_.max_members = 64;
+    base_config_.max_members = options_.max_members;
 }
 
 Millis Simulation::draw(Millis lo, Millis hi) { return Millis{rng_.between(lo.count(), hi.count())}; }
@@ -335,8 +337,14 @@ void Simulation::on_tick(std::size_t slot, Process& p) {
         return;
     }
     const std::uint64_t id = p.id;
-    apply(slot, p.node->tick(local(p)));
-    invariants_.check_split_brain(*this, slot, now_);
+    if (local(p) >= p.due) {
+        apply(slot, p.node->tick(local(p)));
+        invariants_.check_split_brain(*this, slot, now_);
+        if (process(slot, id)) {
+            Process& after = *slots_[slot].process;
+            after.due = std::min(after.node->next_due(local(after)), local(after) + vigil::kSidecarIdleWait);
+        }
+    }
     if (process(slot, id)) {
         queue_.push(SimEvent{now_ + draw(options_.tick_min, options_.tick_max), 0, EventKind::Tick, slot, id});
     }
@@ -430,6 +438,7 @@ bool Simulation::member_known(std::size_t slot) const {
 
 void Simulation::apply(std::size_t slot, const Output& out) {
     Slot& s = slots_[slot];
+    s.process->due = Millis::min();  // the loop ticks after anything reached its core
     for (const vigil::Event& ev : out.events) {
         if (ev.kind == vigil::Event::Kind::LeaderChanged) ++stats_.leader_changes, last_leader_change_ = now_;
         trace_.note(now_, s.name, ": ", to_string(ev.kind), " ", ev.name, " (term ", ev.term, ")");
@@ -514,6 +523,10 @@ void Simulation::on_deliver(const SimEvent& e) {
         return;
     }
     ++stats_.deliveries;
+    const MessageType type = pub.message.type;
+    if (type == MessageType::Election || type == MessageType::Answer || type == MessageType::Coordinator) {
+        ++stats_.election_deliveries;
+    }
     // A forgery carrying its victim's real life is, to anyone, that life
     // speaking (only authentication can tell): the harness counts it heard.
     const auto& sender = slots_[pub.from].process;

@@ -47,6 +47,10 @@ struct Process {
     std::optional<Millis> leader_since;  // is_leader() since (the sim's bookkeeping)
     bool pulsed = false;
     Millis last_pulse{0};
+    // The sidecar loop ticks its core only when due (Node::next_due, in the
+    // process's clock) or after anything else reached the core; the loop's
+    // periodic wake-ups here stand for its wait, and its watchdog's checks.
+    Millis due = Millis::min();
     // slot -> incarnation whose Goodbye this process heard last (and nothing since)
     std::map<std::size_t, std::uint64_t> goodbye_heard;
     // slot -> when this process last received anything / a Goodbye from it
@@ -95,6 +99,7 @@ struct SimStats {
     std::uint64_t leaves = 0, restarts_emitted = 0, restarts_acted = 0, restarts_failed = 0;
     std::uint64_t restarts_abandoned = 0, processes_started = 0, leader_changes = 0, deliveries = 0;
     std::uint64_t restarts_postponed = 0;
+    std::uint64_t election_deliveries = 0;  // ELECTION, ANSWER and COORDINATOR delivered
     Millis longest_down{0};  // longest a node stayed without a process
     void add(const SimStats& other);
 };

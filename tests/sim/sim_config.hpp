@@ -69,6 +69,8 @@ struct SimOptions {
     // Every node is told every name (EXPECTED_MEMBERS, as the compose
     // generator does); otherwise none, and they learn the members by gossip.
     bool expect_members = true;
+    // MAX_MEMBERS: small, so that junk senders fill the table in the sweeps.
+    std::size_t max_members = 64;
 
     // The restart command ("docker restart"): after act_* the old process (if
     // any) is killed and a new one started; after done_* more the command exits.

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <map>
@@ -89,6 +90,17 @@ struct Driver {
     bool echo = true;
     std::vector<std::pair<long, Output>> log;
 };
+
+// Connects d, and z leads it, heartbeating every interval, until `until`.
+void follow_z(Driver& d, long until) {
+    d.connect(0);
+    d.run(0, until, [&](long t) {
+        if (t % 2000 == 0) d.receive(heartbeat("z", 1, Role::Leader, "z"), t);
+    });
+    REQUIRE(d.node.leader() == "z");
+}
+
+Message z_goodbye() { return Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}; }
 
 }  // namespace
 
@@ -287,7 +299,7 @@ TEST_CASE("node: a follower", "[node]") {
         CHECK(beats.back().second.message.leader == "z");
     }
     SECTION("its leader's goodbye starts an election, held back one path slack per live member above") {
-        d.receive(Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}, 60050);
+        d.receive(z_goodbye(), 60050);
         CHECK(d.node.leader().empty());
         const auto elections = [&] { return d.sent(MessageType::Election).size(); };
         const auto before = elections();
@@ -300,28 +312,48 @@ TEST_CASE("node: a follower", "[node]") {
 
 TEST_CASE("node: the highest member left elects at its next tick", "[node]") {
     Driver d{config_for("w", {"a", "z"})};
-    d.connect(0);
-    d.run(0, 20000, [&](long t) {
-        if (t % 2000 == 0) d.receive(heartbeat("z", 1, Role::Leader, "z"), t);
-    });
-    REQUIRE(d.node.leader() == "z");
+    follow_z(d, 20000);
     const auto before = d.sent(MessageType::Election).size();
-    d.receive(Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}, 20050);
+    d.receive(z_goodbye(), 20050);
     d.run(20100, 20100);
     CHECK(d.sent(MessageType::Election).size() == before + 1);
+}
+
+TEST_CASE("node: ticked only when due, a node does what one ticked every 100 ms does", "[node]") {
+    Driver every{config_for("z", {"w"})};
+    Driver due{config_for("z", {"w"})};
+    every.connect(0);
+    due.connect(0);
+    every.run(0, 60000);
+    long ticks = 0;
+    for (long t = 0; t <= 60000; ++ticks) {
+        due.record(t, due.node.tick(Millis{t}));
+        const long next = due.node.next_due(Millis{t}).count();
+        REQUIRE(next > t);
+        REQUIRE(next <= t + 2000);  // never later than a heartbeat interval
+        t = next;
+    }
+    CHECK(due.node.is_leader());
+    const auto want = every.restarts();
+    const auto got = due.restarts();
+    REQUIRE(want.size() == 1);  // w, expected and never heard
+    REQUIRE(got.size() == want.size());
+    CHECK(got[0].second == want[0].second);
+    CHECK(std::abs(got[0].first - want[0].first) <= 100);  // the fixed ticks' own lateness
+    const auto beats_want = every.sent(MessageType::Heartbeat).size();
+    const auto beats_got = due.sent(MessageType::Heartbeat).size();
+    CHECK(beats_got + 1 >= beats_want);
+    CHECK(beats_got <= beats_want + 1);
+    CHECK(ticks * 4 < 601);  // far fewer wake-ups than every 100 ms
 }
 
 TEST_CASE("node: the hold-back is capped at an election timeout", "[node]") {
     std::vector<std::string> expected{"z"};
     for (char c = 'b'; c <= 'u'; ++c) expected.emplace_back(1, c);  // 20 members above a
     Driver d{config_for("a", expected)};
-    d.connect(0);
-    d.run(0, 20000, [&](long t) {
-        if (t % 2000 == 0) d.receive(heartbeat("z", 1, Role::Leader, "z"), t);
-    });
-    REQUIRE(d.node.leader() == "z");
+    follow_z(d, 20000);
     const auto before = d.sent(MessageType::Election).size();
-    d.receive(Message{MessageType::Goodbye, "z", 1, Role::Leader, "z", 7}, 20000);
+    d.receive(z_goodbye(), 20000);
     d.run(20100, 22900);
     CHECK(d.sent(MessageType::Election).size() == before);
     d.run(23000, 23000);  // 20000 + ELECTION_TIMEOUT (3 s), not 20 x 250 ms
