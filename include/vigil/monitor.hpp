@@ -51,7 +51,8 @@ public:
 
     void on_change(ChangeCallback callback);  // before start()
     void start();
-    // Wait-free, safe from any thread: the main loop is alive.
+    // Wait-free, safe from any thread: the main loop is alive (a coarse
+    // monotonic clock read and one relaxed atomic store).
     void pulse() noexcept;
     // Graceful: announces the departure, then joins the threads. Idempotent.
     void stop();

@@ -39,6 +39,7 @@ class HundredNodes(unittest.TestCase):
         reports = [line for name in c.names for line in c.log_text(name).splitlines()
                    if SANITIZER_REPORT.search(line)]
         self.assertEqual(reports[:5], [], "sanitizer reports in node logs")
+        c.close()  # then the files can go (the cleanup's close() is a no-op)
         c.remove_files()
 
 
