@@ -155,7 +155,7 @@ MUTANTS = [
     ]),
     ('replies to one candidate broadcast to everyone', 'src/election.cpp', [
         ('    return Outgoing{make(type), Audience::Direct, to};',
-         '    return Outgoing{make(type), Audience::Everyone, {}};'),
+         '    return Outgoing{make(type), Audience::Everyone, to.substr(0, 0)};'),
     ]),
     ('no hold-back: every node elects at once', 'src/node.cpp', [
         ('    return config_.path_slack * static_cast<std::int64_t>(std::min(above, cap));',
