@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <condition_variable>
+#include <ctime>
 #include <mutex>
 #include <random>
 #include <set>
@@ -25,7 +25,7 @@ namespace {
 // The loop sleeps until the core next has something to do (Node::next_due)
 // or a message arrives; at most kSidecarIdleWait, so that stop() is seen.
 // While restart commands run, it polls them every kSidecarPollInterval.
-constexpr Millis kStatusInterval{200};  // status() is refreshed at most this often, and on every event
+constexpr Millis kStatusInterval{200};  // status(): refreshed on every event, else on a wake-up this long after
 constexpr int kMaxMessagesPerTurn = 256;
 
 Millis steady_now() {
