@@ -151,7 +151,7 @@ MUTANTS = [
          '        sleep_for(std::max(watchdog.sleep_from(now), config.broker.connect_timeout));\n'),
     ]),
     ("a higher node's ELECTION is not taken for its ANSWER", 'src/election.cpp', [
-        ('        if (role_ != Role::Leader && !following_live_leader(now)) stand_down(now);\n', ''),
+        ('        stand_down(now);  // as good as an ANSWER to our own election, sent or to come\n', ''),
     ]),
     ('replies to one candidate broadcast to everyone', 'src/election.cpp', [
         ('    return Outgoing{make(type), Audience::Direct, to};',

@@ -55,8 +55,10 @@ void Election::elect_soon(Millis now) {
     deadline_ = now;
 }
 
-// A higher node is alive and electing: it, or one above it, will lead.
+// A higher node is alive and electing: it, or one above it, will lead. A
+// leader, or a follower of a live leader, has nothing to stand down from.
 void Election::stand_down(Millis now) {
+    if (role_ == Role::Leader || following_live_leader(now)) return;
     phase_ = Phase::AwaitingCoordinator;
     role_ = Role::Candidate;
     leader_.clear();
@@ -115,8 +117,7 @@ void Election::on_leader_claim(const Message& m, Millis now, Effects& out) {
 
 void Election::on_election(const Message& m, Millis now, Effects& out) {
     if (m.from > self_) {
-        // As good as an ANSWER to our own election, sent or to come.
-        if (role_ != Role::Leader && !following_live_leader(now)) stand_down(now);
+        stand_down(now);  // as good as an ANSWER to our own election, sent or to come
         return;
     }
     if (role_ == Role::Leader) {
@@ -150,9 +151,7 @@ Election::Effects Election::on_message(const Message& m, Millis now) {
             if (m.role == Role::Leader) on_leader_claim(m, now, out);
             // A higher candidate's heartbeat (its hello, its refutation) says
             // what its ELECTION says, if that was missed.
-            if (m.role == Role::Candidate && m.from > self_ && role_ != Role::Leader && !following_live_leader(now)) {
-                stand_down(now);
-            }
+            if (m.role == Role::Candidate && m.from > self_) stand_down(now);
             break;
         case MessageType::Goodbye:
             break;  // the Node calls leader_left() when it matters
@@ -167,23 +166,16 @@ Election::Effects Election::on_message(const Message& m, Millis now) {
     return out;
 }
 
+// Acts once next_deadline() has come: the one place that says when.
 Election::Effects Election::on_tick(Millis now, Millis hold_back) {
     Effects out;
-    if (!active_) return out;
+    const std::optional<Millis> due = next_deadline(hold_back);
+    if (!due || now < *due) return out;
     const std::string leader_before = leader_;
-    switch (phase_) {
-        case Phase::Listening:
-        case Phase::AwaitingCoordinator:
-            if (now >= deadline_ + hold_back) start_election(now, out);
-            break;
-        case Phase::Following:
-            if (now - leader_heard_at_ > timeouts_.leader + hold_back) start_election(now, out);
-            break;
-        case Phase::AwaitingAnswer:
-            if (now >= deadline_) become_leader(out);
-            break;
-        case Phase::Leading:
-            break;
+    if (phase_ == Phase::AwaitingAnswer) {
+        become_leader(out);  // no ANSWER came
+    } else {
+        start_election(now, out);  // listened, waited for a COORDINATOR, or the leader went silent
     }
     out.leader_changed = leader_ != leader_before;
     return out;

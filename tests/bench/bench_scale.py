@@ -40,11 +40,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
-from cluster import Cluster, ClusterError, broker_reachable, highest  # noqa: E402
+from cluster import ClusterError, broker_reachable, highest, idle_cluster  # noqa: E402
 
 HEARTBEAT_INTERVAL_S = 2.0  # the library's default, which every node here runs with
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-IDLE_NODE_ENV = {"LOOP_STEP_MS": "1000", "STATUS_EVERY_MS": "1000"}
 IDLE_SIZE = 20
 IDLE_WINDOW_S = 60.0
 
@@ -126,8 +125,7 @@ def run_size(binary, size, hold_s, seed):
     names = [f"node-{index:03d}" for index in range(size)]
     leader = highest(names)
     row = {"nodes": size}
-    cluster = Cluster(binary, names, extra_env=IDLE_NODE_ENV, label=f"vigil-scale-{size}", timeouts={},
-                      status_fresh_s=3.5, brief=set(names))
+    cluster = idle_cluster(binary, names, f"vigil-scale-{size}")
     try:
         started = time.monotonic()
         cluster.start()
@@ -193,8 +191,7 @@ def idle_cost(binary, size, window_s):
     status files cost more than the library): agreement is read off the logs."""
     names = [f"idle-{index:03d}" for index in range(size)]
     leader = highest(names)
-    cluster = Cluster(binary, names, extra_env={**IDLE_NODE_ENV, "STATUS_FILE": ""}, label="vigil-idle",
-                      timeouts={}, brief=set(names))
+    cluster = idle_cluster(binary, names, "vigil-idle", status_file=False)
 
     def agreed():
         logs = {name: cluster.log_text(name) for name in names}

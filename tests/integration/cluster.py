@@ -85,6 +85,15 @@ def highest(names):
     return max(names, key=lambda name: name.encode())
 
 
+def idle_cluster(binary, names, label, status_file=True):
+    """Many idle nodes with the library's default timeouts, as the scale test
+    and bench run them: the main loop wakes once a second, to pulse and (unless
+    status_file is False) rewrite its status file, which then counts as fresh
+    for 3.5 s. Log tails are shortened in the diagnostics."""
+    env = {"LOOP_STEP_MS": "1000", "STATUS_EVERY_MS": "1000", **({} if status_file else {"STATUS_FILE": ""})}
+    return Cluster(binary, names, extra_env=env, label=label, timeouts={}, status_fresh_s=3.5, brief=set(names))
+
+
 class Cluster:
     """node_env: {name: {VAR: value}} on top of everything else for that node.
     relays=True: every node reaches the broker through its own Relay

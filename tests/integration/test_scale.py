@@ -7,13 +7,11 @@ higher node broadcast an ANSWER to every ELECTION.)"""
 
 import unittest
 
-from cluster import Cluster, broker_reachable, highest
+from cluster import broker_reachable, highest, idle_cluster
 from itbase import SANITIZER_REPORT, node_binary
 
 NODES = 100
 HOLD_S = 60.0
-# Idle nodes: the main loop wakes once a second, to pulse and write its status.
-IDLE_NODE_ENV = {"LOOP_STEP_MS": "1000", "STATUS_EVERY_MS": "1000"}
 
 
 class HundredNodes(unittest.TestCase):
@@ -21,8 +19,7 @@ class HundredNodes(unittest.TestCase):
         if not broker_reachable():
             self.fail("no RabbitMQ broker on 127.0.0.1:5672 (make broker)")
         names = [f"node-{index:03d}" for index in range(NODES)]
-        self.cluster = Cluster(node_binary(), names, extra_env=IDLE_NODE_ENV, label="vigil-it-scale",
-                               timeouts={}, status_fresh_s=3.5, brief=set(names))
+        self.cluster = idle_cluster(node_binary(), names, "vigil-it-scale")
         self.addCleanup(self.cluster.close)
         self.leader = highest(names)
 
