@@ -98,6 +98,9 @@ def build_compose(settings, project, config_path, output_path, images):
     config_dir = os.path.relpath(os.path.dirname(os.path.abspath(config_path)),
                                  os.path.dirname(os.path.abspath(output_path)))
     config_dir = config_dir if config_dir.startswith(".") else "./" + config_dir
+    plugins_file = os.path.relpath(os.path.join(REPO_ROOT, "docker", "rabbitmq", "enabled_plugins"),
+                                   os.path.dirname(os.path.abspath(output_path)))
+    plugins_file = plugins_file if plugins_file.startswith(".") else "./" + plugins_file
 
     def labels(role):
         # vigil.role tells the chaos monkey what it may kill; vigil.deployment (like the
@@ -140,6 +143,9 @@ def build_compose(settings, project, config_path, output_path, images):
             "hostname": "rabbitmq",
             "restart": "no",
             "labels": labels("infrastructure"),
+            # The event exchange tells vigil at once when a member's connection
+            # closes; mounted, so that the upstream image gets it too.
+            "volumes": [f"{plugins_file}:/etc/rabbitmq/enabled_plugins:ro"],
             "healthcheck": {
                 # Ready = the AMQP port accepts connections: RabbitMQ opens it last in its
                 # boot. Not `rabbitmq-diagnostics`, which starts an Erlang VM each time

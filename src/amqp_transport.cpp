@@ -4,7 +4,10 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 
+#include "control_queue.hpp"
 #include "control_routing.hpp"
 #include "vigil/timing.hpp"
 
@@ -12,6 +15,11 @@ namespace vigil {
 namespace {
 
 constexpr amqp_channel_t kChannel = 1;
+// Binding to the event exchange may be refused (no plugin, no permission);
+// a refusal closes the channel it was tried on, so it is tried on its own.
+constexpr amqp_channel_t kProbeChannel = 2;
+const char* const kEventExchange = "amq.rabbitmq.event";
+const char* const kQueueDeleted = "queue.deleted";
 constexpr std::size_t kInboxMaxLength = 10000;  // the broker drops the oldest past this
 
 timeval to_timeval(Millis timeout) {
@@ -42,6 +50,32 @@ std::string describe(amqp_rpc_reply_t reply) {
     return "unknown reply";
 }
 
+bool is_event(const amqp_envelope_t& envelope) {
+    const std::string_view exchange(static_cast<const char*>(envelope.exchange.bytes), envelope.exchange.len);
+    return exchange == kEventExchange;
+}
+
+std::optional<std::string> header(const amqp_basic_properties_t& properties, std::string_view key) {
+    if (!(properties._flags & AMQP_BASIC_HEADERS_FLAG)) return std::nullopt;
+    for (int i = 0; i < properties.headers.num_entries; ++i) {
+        const amqp_table_entry_t& entry = properties.headers.entries[i];
+        if (std::string_view(static_cast<const char*>(entry.key.bytes), entry.key.len) != key) continue;
+        if (entry.value.kind != AMQP_FIELD_KIND_UTF8 && entry.value.kind != AMQP_FIELD_KIND_BYTES) return std::nullopt;
+        return std::string(static_cast<const char*>(entry.value.value.bytes.bytes), entry.value.value.bytes.len);
+    }
+    return std::nullopt;
+}
+
+// The event exchange serves every vhost: only our vhost's deletions count.
+bool deleted_queue(const amqp_envelope_t& envelope, const std::string& vhost, std::string& queue) {
+    const std::string_view key(static_cast<const char*>(envelope.routing_key.bytes), envelope.routing_key.len);
+    const auto name = header(envelope.message.properties, "name");
+    const auto in_vhost = header(envelope.message.properties, "vhost");
+    if (key != kQueueDeleted || !name || (in_vhost && *in_vhost != vhost)) return false;
+    queue = *name;
+    return true;
+}
+
 }  // namespace
 
 AmqpTransport::AmqpTransport(BrokerConfig broker, std::string exchange, std::string self,
@@ -63,7 +97,7 @@ bool AmqpTransport::check(amqp_rpc_reply_t reply, const char* what) {
     return fail(std::string(what) + ": " + describe(reply));
 }
 
-bool AmqpTransport::connect() {
+bool AmqpTransport::connect(std::uint64_t incarnation, std::uint64_t link) {
     close();
     conn_ = amqp_new_connection();
     amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
@@ -94,8 +128,8 @@ bool AmqpTransport::connect() {
                           amqp_empty_table);
     if (!check(amqp_get_rpc_reply(conn_), ("exchange.declare " + exchange_).c_str())) return false;
 
-    // A fresh server-named queue each time: no RESOURCE_LOCKED from the old
-    // exclusive one, and nothing stale is replayed after an outage.
+    // A fresh queue each time (its link differs): no RESOURCE_LOCKED from the
+    // old exclusive one, and nothing stale is replayed after an outage.
     amqp_table_entry_t arguments[2];
     arguments[0].key = amqp_cstring_bytes("x-max-length");
     arguments[0].value.kind = AMQP_FIELD_KIND_I64;
@@ -104,9 +138,11 @@ bool AmqpTransport::connect() {
     arguments[1].value.kind = AMQP_FIELD_KIND_I64;
     arguments[1].value.value.i64 = message_ttl_.count();
     const amqp_table_t table{2, arguments};
-    const auto* declared = amqp_queue_declare(conn_, kChannel, amqp_empty_bytes, 0, 0, 1, 1, table);
+    queue_ = routing::control_queue(exchange_, self_, incarnation, link);
+    amqp_queue_declare(conn_, kChannel, bytes(queue_), 0, 0, 1, 1, table);
     if (!check(amqp_get_rpc_reply(conn_), "queue.declare")) return false;
-    queue_.assign(static_cast<const char*>(declared->queue.bytes), declared->queue.len);
+    bind_broker_events();
+    if (!conn_) return false;
 
     for (const std::string& binding : routing::bindings(false, queue_, self_)) {
         if (!bind(binding, true)) return false;
@@ -147,6 +183,34 @@ bool AmqpTransport::publish(const Outgoing& outgoing, const std::string& body) {
     const int status = amqp_basic_publish(conn_, kChannel, bytes(exchange_), bytes(key), 0, 0, &props, bytes(body));
     if (status != AMQP_STATUS_OK) return fail(std::string("publish: ") + amqp_error_string2(status));
     return true;
+}
+
+// queue.deleted of every queue of the vhost: a few bytes per deletion, and
+// only the control queues of this deployment are read (control_queue.hpp).
+void AmqpTransport::bind_broker_events() {
+    broker_events_ = false;
+    amqp_channel_open(conn_, kProbeChannel);
+    if (!check(amqp_get_rpc_reply(conn_), "channel.open (events)")) return;
+    amqp_queue_bind(conn_, kProbeChannel, bytes(queue_), amqp_cstring_bytes(kEventExchange),
+                    amqp_cstring_bytes(kQueueDeleted), amqp_empty_table);
+    const amqp_rpc_reply_t reply = amqp_get_rpc_reply(conn_);
+    if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
+        broker_events_ = true;
+        broker_events_error_.clear();
+        amqp_channel_close(conn_, kProbeChannel, AMQP_REPLY_SUCCESS);
+        check(amqp_get_rpc_reply(conn_), "channel.close (events)");
+        return;
+    }
+    broker_events_error_ = describe(reply);
+    if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        // Refused: only that channel is closed; acknowledge, and carry on without events.
+        amqp_channel_close_ok_t close_ok{};
+        if (amqp_send_method(conn_, kProbeChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok) != AMQP_STATUS_OK) {
+            fail("channel.close-ok (events): cannot send");
+        }
+        return;
+    }
+    check(reply, "queue.bind (events)");  // the connection itself failed
 }
 
 // Sent without waiting for the reply: queue.bind with no-wait (no bind-ok
@@ -198,7 +262,9 @@ AmqpTransport::Received AmqpTransport::receive(Millis timeout, std::string& body
     const amqp_rpc_reply_t reply = amqp_consume_message(conn_, &envelope, &wait, 0);
     if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
         Received result = Received::Message;
-        if (envelope.message.body.len > max_message_bytes_) {
+        if (is_event(envelope)) {
+            result = deleted_queue(envelope, broker_.vhost, body) ? Received::LinkClosed : Received::Timeout;
+        } else if (envelope.message.body.len > max_message_bytes_) {
             result = Received::Oversized;
         } else {
             body.assign(static_cast<const char*>(envelope.message.body.bytes), envelope.message.body.len);

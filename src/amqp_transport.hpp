@@ -21,7 +21,9 @@ namespace vigil {
 
 class AmqpTransport {
 public:
-    enum class Received { Message, Timeout, Oversized, Closed };
+    // LinkClosed: the broker's event exchange says a queue was deleted (its
+    // name in `body`): the fast signal of a member's connection ending.
+    enum class Received { Message, Timeout, Oversized, Closed, LinkClosed };
 
     // `self`: the node's name, for the binding of messages sent to it alone.
     AmqpTransport(BrokerConfig broker, std::string exchange, std::string self, std::size_t max_message_bytes,
@@ -30,10 +32,11 @@ public:
     AmqpTransport(const AmqpTransport&) = delete;
     AmqpTransport& operator=(const AmqpTransport&) = delete;
 
-    // Connects, declares the exchange and a fresh exclusive queue, binds it
-    // as a follower (control_routing.hpp). False with error() set on failure
-    // (and stays closed).
-    bool connect();
+    // Connects, declares the exchange and a fresh exclusive queue named for
+    // this life and link (control_queue.hpp), binds it as a follower
+    // (control_routing.hpp) and to the broker's queue.deleted events if the
+    // broker offers them. False with error() set on failure (and stays closed).
+    bool connect(std::uint64_t incarnation, std::uint64_t link);
     void close() noexcept;
     // Closes channel and connection properly (bounded by the RPC timeout), so
     // that what we just published is delivered; for a graceful stop.
@@ -48,12 +51,17 @@ public:
     Received receive(Millis timeout, std::string& body);
 
     const std::string& error() const noexcept { return error_; }
+    // Whether this connection hears queue.deleted events; if not, why not
+    // (no rabbitmq_event_exchange plugin, no permission, another vhost).
+    bool broker_events() const noexcept { return broker_events_; }
+    const std::string& broker_events_error() const noexcept { return broker_events_error_; }
 
 private:
     bool check(amqp_rpc_reply_t reply, const char* what);
     bool fail(const std::string& what);
     Received handle_unexpected_frame();
     bool bind(const std::string& binding, bool on);
+    void bind_broker_events();
 
     BrokerConfig broker_;
     std::string exchange_;
@@ -63,7 +71,9 @@ private:
     amqp_connection_state_t conn_ = nullptr;
     std::string queue_;
     bool followers_bound_ = false;
+    bool broker_events_ = false;
     std::string error_;
+    std::string broker_events_error_;
 };
 
 }  // namespace vigil

@@ -115,6 +115,11 @@ Decoded decode_object(const json& object) {
         if (!seq) return fail(DecodeError::BadField);
         message.seq = *seq;
     }
+    if (object.contains("link")) {
+        const auto link = unsigned_field(object, "link");
+        if (!link) return fail(DecodeError::BadField);
+        message.link = *link;
+    }
     if (!in_range(message)) return fail(DecodeError::OutOfRange);
     return Decoded{std::move(message), DecodeError::None};
 }
@@ -160,6 +165,7 @@ std::string encode(const Message& message) {
         object["restarts"] = std::move(entries);
     }
     if (message.seq != 0) object["seq"] = message.seq;
+    if (message.link != 0) object["link"] = message.link;
     return object.dump();
 }
 

@@ -97,6 +97,13 @@ void set_integer(const Source& source, const std::string& key, Integer& field, s
     }
 }
 
+bool parse_switch(const std::string& key, const std::string& value) {
+    const std::string word = lower(trim(value));
+    if (word == "on" || word == "true" || word == "1" || word == "yes") return true;
+    if (word == "off" || word == "false" || word == "0" || word == "no") return false;
+    bad(key, value, "on or off");
+}
+
 void set_string(const Source& source, const std::string& key, std::string& field) {
     if (const auto value = source.get(key)) field = trim(*value);
 }
@@ -250,6 +257,8 @@ void apply(const Source& source, Config& config) {
     set_duration(source, "RESTART_BACKOFF_RESET_AFTER", restart.backoff_reset_after);
     set_integer(source, "MASS_SILENCE_PERCENT", config.mass_silence_percent, 1, 100);
     set_duration(source, "MASS_SILENCE_RESTART_PACE", config.mass_silence_pace);
+    set_duration(source, "RECONNECT_WINDOW", config.reconnect_window);
+    if (const auto value = source.get("DOCKER_EVENTS")) config.docker_events = parse_switch("DOCKER_EVENTS", *value);
 }
 
 std::string millis_text(Millis value) { return std::to_string(value.count()) + "ms"; }
@@ -350,6 +359,14 @@ void Config::validate() const {
                 millis_text(kPathSlack) + " (the sidecar loop's and the broker's jitter)");
     }
     if (mass_silence_pace < Millis{0}) bad("MASS_SILENCE_RESTART_PACE", millis_text(mass_silence_pace), "negative");
+    // A connection that blinked is back after the first reconnect back-off
+    // (jittered, at most BROKER_RECONNECT_INITIAL) plus its hello's trip.
+    if (reconnect_window < broker.reconnect_backoff_initial + kPathSlack) {
+        bad("RECONNECT_WINDOW", millis_text(reconnect_window),
+            "must be at least " + millis_text(broker.reconnect_backoff_initial + kPathSlack) +
+                " (the first reconnect back-off, " + millis_text(broker.reconnect_backoff_initial) +
+                ", and a message's trip): a blinked connection would count as a death");
+    }
     // An ANSWER must be able to come back: two trips through the loop and the broker.
     if (election_timeout < 2 * kPathSlack) {
         bad("ELECTION_TIMEOUT", millis_text(election_timeout),

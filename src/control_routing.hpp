@@ -30,13 +30,18 @@ inline const std::string kEverything = "vigil.#";
 
 inline std::string own_key(const std::string& queue) { return "vigil.leader." + queue; }
 
-inline std::string direct_key(const std::string& name) {
-    if (name.find_first_of("*#") == std::string::npos) return "vigil.to." + name;
+// FNV-1a 64, as 16 hex digits.
+inline std::string fnv1a_hex(const std::string& text) {
     std::uint64_t hash = 14695981039346656037ull;
-    for (const unsigned char byte : name) hash = (hash ^ byte) * 1099511628211ull;
+    for (const unsigned char byte : text) hash = (hash ^ byte) * 1099511628211ull;
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-    return std::string("vigil.to-hash.") + hex;
+    return hex;
+}
+
+inline std::string direct_key(const std::string& name) {
+    if (name.find_first_of("*#") == std::string::npos) return "vigil.to." + name;
+    return "vigil.to-hash." + fnv1a_hex(name);
 }
 
 // `queue` is the sender's queue; `to` the recipient of a Direct message.

@@ -167,13 +167,13 @@ Election::Effects Election::on_message(const Message& m, Millis now) {
 }
 
 // Acts once next_deadline() has come: the one place that says when.
-Election::Effects Election::on_tick(Millis now, Millis hold_back) {
+Election::Effects Election::on_tick(Millis now, Millis hold_back, bool unopposed) {
     Effects out;
     const std::optional<Millis> due = next_deadline(hold_back);
     if (!due || now < *due) return out;
     const std::string leader_before = leader_;
-    if (phase_ == Phase::AwaitingAnswer) {
-        become_leader(out);  // no ANSWER came
+    if (phase_ == Phase::AwaitingAnswer || unopposed) {
+        become_leader(out);  // no ANSWER came, or none can come
     } else {
         start_election(now, out);  // listened, waited for a COORDINATOR, or the leader went silent
     }

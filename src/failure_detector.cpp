@@ -16,12 +16,15 @@ const char* to_string(Liveness liveness) noexcept {
 FailureDetector::FailureDetector(Millis timeout, std::size_t max_members)
     : timeout_(timeout), max_members_(max_members) {}
 
-FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint64_t incarnation, Millis now) {
+FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint64_t incarnation, Millis now,
+                                              std::uint64_t link) {
     auto it = members_.find(name);
     if (it == members_.end()) {
         if (members_.size() >= max_members_ && !make_room()) return Heard::TableFull;
         Member member{now, Liveness::Alive, true, incarnation};
         member.times_heard = 1;
+        member.link = link;
+        member.life_heard_since = now;
         members_.emplace(name, member);
         return Heard::New;
     }
@@ -40,6 +43,11 @@ FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint
         result = Heard::Rejoined;
     }
     if (result == Heard::Restarted) member.correcting = false;  // that life is history
+    if (!member.ever_heard || member.incarnation != incarnation) {
+        member.life_heard_since = now;
+        member.link = link;
+    }
+    member.link = std::max(member.link, link);
     member.last_heard = std::max(member.last_heard, now);
     member.liveness = Liveness::Alive;
     member.ever_heard = true;
@@ -82,6 +90,7 @@ bool FailureDetector::learn_life(const std::string& name, std::uint64_t incarnat
     Member revived{std::max(member.last_heard, now), Liveness::Alive, true, incarnation};
     revived.expected = member.expected;
     revived.times_heard = member.times_heard;
+    revived.life_heard_since = now;  // told of it now: an exit from before may be an older life's
     member = revived;
     return true;
 }
@@ -227,12 +236,33 @@ std::uint64_t FailureDetector::goodbye_of(const std::string& name) const {
     return it != members_.end() && it->second.said_goodbye ? it->second.departed_incarnation : 0;
 }
 
-std::size_t FailureDetector::present_above(const std::string& name, const std::string& except) const {
+std::size_t FailureDetector::present_above(const std::string& name, const std::vector<std::string>& except) const {
     std::size_t count = 0;
     for (auto it = members_.upper_bound(name); it != members_.end(); ++it) {
-        if (it->second.liveness == Liveness::Alive && it->first != except) ++count;
+        if (it->second.liveness == Liveness::Alive &&
+            std::find(except.begin(), except.end(), it->first) == except.end()) {
+            ++count;
+        }
     }
     return count;
+}
+
+bool FailureDetector::any_above(const std::string& name) const { return members_.upper_bound(name) != members_.end(); }
+
+bool FailureDetector::declare_dead(const std::string& name) {
+    const auto it = members_.find(name);
+    if (it == members_.end() || it->second.liveness != Liveness::Alive) return false;
+    it->second.liveness = Liveness::Dead;
+    return true;
+}
+
+FailureDetector::Life FailureDetector::life(const std::string& name) const {
+    const auto it = members_.find(name);
+    if (it == members_.end()) return Life{};
+    const Member& member = it->second;
+    Life life{member.incarnation, member.link, std::nullopt};
+    if (member.ever_heard) life.heard_since = member.life_heard_since;
+    return life;
 }
 
 }  // namespace vigil

@@ -37,7 +37,7 @@ bool in_range(const Message& message) noexcept {
     const auto note_ok = [](const RestartNote& note) {
         return note.in_a_row <= kMaxRestartsInARow && note.age_ms <= kMaxNoteAgeMs;
     };
-    return message.term <= kMaxTerm && message.incarnation <= kMaxIncarnation &&
+    return message.term <= kMaxTerm && message.incarnation <= kMaxIncarnation && message.link <= kMaxLink &&
            std::all_of(message.departed.begin(), message.departed.end(), ok) &&
            std::all_of(message.lives.begin(), message.lives.end(), ok) &&
            std::all_of(message.members.begin(), message.members.end(), ok) &&

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "amqp_transport.hpp"
+#include "control_queue.hpp"
 #include "restarter.hpp"
 #include "vigil/codec.hpp"
 #include "vigil/timing.hpp"
@@ -75,6 +76,7 @@ NodeConfig node_config(const Config& config) {
     node.path_slack = kPathSlack;
     node.mass_silence_percent = config.mass_silence_percent;
     node.mass_silence_pace = config.mass_silence_pace;
+    node.reconnect_window = config.reconnect_window;
     return node;
 }
 
@@ -150,7 +152,7 @@ private:
 
     void try_connect(Millis now) {
         if (now < next_connect_) return;
-        if (!transport_.connect()) {
+        if (!transport_.connect(node_.incarnation(), node_.link() + 1)) {
             if (transport_.error() != last_connect_error_) {
                 log_.warn("broker unreachable ({}); retrying with back-off", transport_.error());
                 last_connect_error_ = transport_.error();
@@ -160,10 +162,25 @@ private:
             return;
         }
         log_.info("connected to broker {}:{}", config_.broker.host, config_.broker.port);
+        report_broker_events();
         last_connect_error_.clear();
         reconnect_delay_ = config_.broker.reconnect_backoff_initial;
         ++reconnects_;
         execute(node_.connected(now), now);
+    }
+
+    // Said when it changes: whether closed connections are seen at once.
+    void report_broker_events() {
+        const std::string state = transport_.broker_events() ? "" : transport_.broker_events_error();
+        if (state == broker_events_state_) return;
+        broker_events_state_ = state;
+        if (state.empty()) {
+            log_.info("crash signals: the broker reports closed connections (queue.deleted events)");
+        } else {
+            log_.warn("crash signals: no broker events ({}); crashed members are found by heartbeats alone. "
+                      "Enable the rabbitmq_event_exchange plugin and allow reading amq.rabbitmq.event",
+                      state);
+        }
     }
 
     // Half to all of the back-off step, at random: nodes that lost the broker
@@ -195,6 +212,12 @@ private:
                 case AmqpTransport::Received::Closed:
                     lost_connection(steady_now());
                     return;
+                case AmqpTransport::Received::LinkClosed:
+                    if (const auto closed = routing::link_closed(config_.control_exchange, body)) {
+                        now = steady_now();
+                        execute(node_.observe(*closed, now), now);
+                    }
+                    break;
                 case AmqpTransport::Received::Message: {
                     const Decoded decoded = decode(body, config_.max_message_bytes);
                     now = steady_now();
@@ -281,7 +304,13 @@ private:
                 waiting_.erase(event.name);
                 log_.info("node {} is back (new incarnation)", event.name);
                 break;
-            case Event::Kind::MemberDead: log_.warn("node {} is silent for too long", event.name); break;
+            case Event::Kind::MemberDead:
+                if (event.detail.empty()) {
+                    log_.warn("node {} is silent for too long", event.name);
+                } else {
+                    log_.warn("node {} is gone: {}", event.name, event.detail);
+                }
+                break;
             case Event::Kind::MemberDeparted: log_.info("node {} left gracefully", event.name); break;
             case Event::Kind::CutOff:
                 log_.warn("{}: I may be the one cut off, so I restart no one and do not lead until they come back",
@@ -323,6 +352,8 @@ private:
         status.reconnects = reconnects_;
         status.hears_itself = node_.hears_itself(now);
         status.caution = node_.caution(now);
+        status.signals = node_.signals();
+        status.broker_events = transport_.connected() && transport_.broker_events();
         const std::lock_guard lock(impl_.status_mutex);
         impl_.status = std::move(status);
     }
@@ -338,6 +369,7 @@ private:
     Millis next_connect_{0};
     Millis next_status_{0};
     std::string last_connect_error_;
+    std::string broker_events_state_ = "unknown";  // "" = on, else why not
     std::set<std::string> waiting_;  // restarts postponed and not yet run (bounded by the members)
     std::uint64_t restarts_failed_ = 0;
     std::uint64_t reconnects_ = 0;

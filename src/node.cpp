@@ -54,7 +54,9 @@ Node::Node(NodeConfig config)
 }
 
 Message Node::make(MessageType type) const {
-    return Message{type, config_.self, election_.term(), election_.role(), election_.leader(), incarnation_};
+    Message message{type, config_.self, election_.term(), election_.role(), election_.leader(), incarnation_};
+    message.link = link_;
+    return message;
 }
 
 // What heartbeats tell, so that the cluster's knowledge outlives any reign:
@@ -130,6 +132,14 @@ void Node::correct(const std::string& name, Output& out) {
     out.send.push_back(Outgoing{std::move(message), Audience::Direct, name});
 }
 
+// A leader tells a member that (re)joins who leads, to it alone, at once
+// rather than with its next heartbeat: a higher member takes over by Bully
+// an interval sooner, a lower one stops listening and follows.
+void Node::welcome(const std::string& name, Output& out) {
+    if (!is_leader()) return;
+    out.send.push_back(Outgoing{make(MessageType::Heartbeat), Audience::Direct, name});
+}
+
 bool Node::ours(const Message& message) const {
     return message.from == config_.self &&
            (message.incarnation == incarnation_ || (refuted_incarnation_ && message.incarnation == refuted_incarnation_));
@@ -161,6 +171,7 @@ Output Node::connected(Millis now) {
     if (left_) return out;
     connected_ = true;
     connected_at_ = now;
+    link_ = std::min(link_ + 1, kMaxLink);
     unechoed_.clear();  // the old connection's queue, and its echoes, are gone
     echoed_sent_at_.reset();
     deaf_ = lapsed_ = paced_ = false;
@@ -180,6 +191,7 @@ Output Node::disconnected(Millis now) {
     Output out;
     cut_off_before_ = cut_off_before_ || connected_;
     connected_ = false;
+    reports_.clear();  // what we heard of others' ends while connected is no proof now
     election_.cut_off();
     on_leadership_change(now, out);
     return out;
@@ -212,6 +224,7 @@ Output Node::receive(const Message& message, Millis now) {
     }
     if (!accept(message, now, out)) return out;
     if (message.type == MessageType::Goodbye) {
+        reports_.drop(message.from);  // it ended, and meant to
         if (planner_.goodbye_is_restart(message.from, now)) {
             out.events.push_back(Event{Event::Kind::GoodbyeInRestart, message.from, election_.term(),
                                        "said goodbye while being restarted: part of the restart, not a departure"});
@@ -227,7 +240,7 @@ Output Node::receive(const Message& message, Millis now) {
         return out;
     }
     bool new_life = false;
-    switch (detector_.heard(message.from, message.incarnation, now)) {
+    switch (detector_.heard(message.from, message.incarnation, now, message.link)) {
         case FailureDetector::Heard::TableFull:
             ++drops_.table_full;
             note_unadmitted(message, now, out);
@@ -239,18 +252,97 @@ Output Node::receive(const Message& message, Millis now) {
         case FailureDetector::Heard::New:
         case FailureDetector::Heard::Rejoined:
             out.events.push_back(Event{Event::Kind::MemberJoined, message.from, election_.term()});
+            welcome(message.from, out);
             break;
         case FailureDetector::Heard::Restarted:
             new_life = true;
             out.events.push_back(Event{Event::Kind::MemberRestarted, message.from, election_.term()});
+            welcome(message.from, out);
             break;
         case FailureDetector::Heard::Known:
             break;
     }
     planner_.healthy(message.from, now, new_life);
+    if (reports_.heard(message.from, message.incarnation, message.link)) ++signals_.disproved;
     learn_gossip(message, now, out);
     absorb(election_.on_message(message, now), now, out);
     return out;
+}
+
+// A fast signal is a claim about one life, and may be late, duplicated or
+// about an earlier life or connection: it is taken only when it is about the
+// newest life and link we know of, and acted on only if nothing proves that
+// life alive within its window (confirm_reports). A leader's reported end
+// costs at most an early election, so that is started at once.
+Output Node::observe(const Observation& observation, Millis now) {
+    Output out;
+    const std::string& name = observation.name;
+    switch (observation.kind) {
+        case Observation::Kind::LinkClosed: ++signals_.link_closed; break;
+        case Observation::Kind::ContainerExited: ++signals_.container_exited; break;
+        case Observation::Kind::ContainerStarted:
+            ++signals_.container_started;
+            if (reports_.started(name, observation.at)) ++signals_.disproved;
+            return out;
+    }
+    // Not while cut off (a broker restart closes every connection: an outage,
+    // not a mass death), nor about a member that left or is being restarted
+    // (its restart's own stop, or a crash during the boot grace: back-off
+    // rules apply, and heartbeats see it).
+    if (!connected_ || name == config_.self || !accept_name(name) || !detector_.knows(name) ||
+        detector_.liveness(name) == Liveness::Departed || planner_.restarting(name, now)) {
+        ++signals_.moot;
+        return out;
+    }
+    if (signal_is_stale(observation)) {
+        ++signals_.stale;
+        return out;
+    }
+    const bool closed = observation.kind == Observation::Kind::LinkClosed;
+    CrashReports::Report report;
+    report.kind = observation.kind;
+    report.incarnation = closed ? observation.incarnation : detector_.life(name).incarnation;
+    report.link = closed ? observation.link : 0;
+    report.at = observation.at;
+    report.confirm_at = now + (closed ? config_.reconnect_window : config_.exit_confirm);
+    if (!reports_.add(name, report)) {
+        ++signals_.duplicate;
+        return out;
+    }
+    if (election_.following() && election_.leader() == name) absorb(election_.leader_left(now), now, out);
+    return out;
+}
+
+// About a life or connection older than one we heard: a closed connection of
+// an earlier link or life, or an exit from before the life we hear started.
+bool Node::signal_is_stale(const Observation& observation) const {
+    const FailureDetector::Life life = detector_.life(observation.name);
+    if (observation.kind == Observation::Kind::LinkClosed) {
+        return observation.incarnation < life.incarnation ||
+               (observation.incarnation == life.incarnation && observation.link < life.link);
+    }
+    return life.heard_since && *life.heard_since >= observation.at;
+}
+
+// Reports whose window passed with no sign of life are deaths, for a leader
+// that hears itself (as deaths found by silence are); the planner decides the
+// restart (one in flight, back-off, boot grace, pacing when many die at once).
+void Node::confirm_reports(Millis now, Output& out) {
+    for (const auto& [name, report] : reports_.take_due(now)) {
+        if (!is_leader() || !hears_itself(now) || planner_.restarting(name, now) ||
+            !detector_.declare_dead(name)) {
+            ++signals_.unused;
+            continue;
+        }
+        ++signals_.confirmed;
+        planner_.unhealthy(name);
+        const bool closed = report.kind == Observation::Kind::LinkClosed;
+        out.events.push_back(Event{
+            Event::Kind::MemberDead, name, election_.term(),
+            closed ? "its broker connection closed and it did not reconnect within " +
+                         std::to_string(config_.reconnect_window.count()) + " ms"
+                   : "its container exited and it said no goodbye"});
+    }
 }
 
 Output Node::tick(Millis now) {
@@ -258,7 +350,8 @@ Output Node::tick(Millis now) {
     if (!connected_) return out;
     check_own_path(now, out);
     hold_or_resume(now, out);
-    if (election_.active() && may_elect(now)) absorb(election_.on_tick(now, hold_back()), now, out);
+    confirm_reports(now, out);
+    if (election_.active() && may_elect(now)) absorb(election_.on_tick(now, hold_back(), unopposed()), now, out);
     if (now >= next_heartbeat_) send_heartbeat(now, out);
     if (is_leader() && hears_itself(now)) watch(now, out);
     return out;
@@ -273,6 +366,7 @@ Millis Node::next_due(Millis now) const {
         if (at && *at > now) due = std::min(due, *at);
     };
     soon(next_heartbeat_);
+    soon(reports_.next_due());
     if (election_.active()) soon(election_.next_deadline(hold_back()));
     // Our own path: when it counts as cut off, when the proof lapses, when a
     // heartbeat becomes overdue for its echo.
@@ -300,10 +394,25 @@ bool Node::hears_itself(Millis now) const {
 // first, and everyone below hears its ELECTION before their own is due. The
 // leader we follow does not count: its silence is why we would elect.
 Millis Node::hold_back() const {
-    const std::string silent = election_.following() ? election_.leader() : std::string();
-    const std::size_t above = detector_.present_above(config_.self, silent);
+    const std::size_t above = detector_.present_above(config_.self, presumed_gone());
     const auto cap = static_cast<std::size_t>(config_.election_timeout / std::max(config_.path_slack, Millis{1}));
     return config_.path_slack * static_cast<std::int64_t>(std::min(above, cap));
+}
+
+// Members above us that may well be gone: the leader we follow (its silence
+// is why we would elect), and those whose end a fast signal reported.
+std::vector<std::string> Node::presumed_gone() const {
+    std::vector<std::string> names = reports_.names();
+    if (election_.following()) names.push_back(election_.leader());
+    return names;
+}
+
+// Every higher name is gone as far as we know (dead, departed, or its end
+// reported), and we know at least one (or every member, as configured): no
+// ANSWER can come, so waiting for one only delays the hand-over.
+bool Node::unopposed() const {
+    if (detector_.present_above(config_.self, reports_.names()) != 0) return false;
+    return detector_.any_above(config_.self) || !config_.expected_members.empty();
 }
 
 // Elections act on silence too: a follower whose leader went quiet elects only
@@ -396,6 +505,7 @@ Output Node::leave(Millis now) {
     if (connected_) out.send.push_back(Outgoing{make(MessageType::Goodbye), Audience::Everyone});
     left_ = true;
     connected_ = false;
+    reports_.clear();
     election_.cut_off();
     on_leadership_change(now, out);
     return out;

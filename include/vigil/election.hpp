@@ -38,8 +38,13 @@ public:
     Effects on_message(const Message& message, Millis now);
     // `hold_back`: how much longer than its timeouts this node waits before
     // starting an election of its own, so that higher nodes go first.
-    Effects on_tick(Millis now, Millis hold_back = Millis{0});
-    // The current leader said goodbye: elect after the hold-back.
+    // `unopposed`: every higher name is known to be gone (dead, departed, its
+    // end reported): when due, lead at once instead of waiting out an ANSWER
+    // that nobody is left to send. Wrongly so, a higher node that is alive
+    // after all takes over again by Bully.
+    Effects on_tick(Millis now, Millis hold_back = Millis{0}, bool unopposed = false);
+    // The current leader said goodbye, or its end was reported: elect after
+    // the hold-back.
     Effects leader_left(Millis now);
     // This life now goes by a larger incarnation (Node::refute).
     void set_incarnation(std::uint64_t incarnation) { incarnation_ = incarnation; }

@@ -31,8 +31,10 @@ public:
 
     FailureDetector(Millis timeout, std::size_t max_members);
 
-    // A message from `name` arrived. Restarted = a new incarnation of a known node.
-    Heard heard(const std::string& name, std::uint64_t incarnation, Millis now);
+    // A message from `name` arrived (`link`: which of that life's broker
+    // connections sent it, 0 = not told). Restarted = a new incarnation of a
+    // known node.
+    Heard heard(const std::string& name, std::uint64_t incarnation, Millis now, std::uint64_t link = 0);
     // Graceful goodbye from that incarnation: never declared dead until a
     // message from another incarnation, or after a rejoin, is heard. Recorded
     // for a sender not known yet too; false only when the table is full.
@@ -70,11 +72,15 @@ public:
     // When the next Alive member crosses the timeout (newly_dead() may then
     // name it), or empty if none is Alive.
     std::optional<Millis> next_expiry() const;
+    // A fast signal proved it dead (Node::observe): Alive -> Dead now. True if it was Alive.
+    bool declare_dead(const std::string& name);
     // Members currently Alive or Dead (not Departed), and of them Dead.
     std::size_t present() const;
     std::size_t dead_count() const;
-    // Members Alive (as far as we know) whose name sorts after `name`, but `except`.
-    std::size_t present_above(const std::string& name, const std::string& except) const;
+    // Members Alive (as far as we know) whose name sorts after `name`, but those in `except`.
+    std::size_t present_above(const std::string& name, const std::vector<std::string>& except) const;
+    // Any member at all (whatever its state) whose name sorts after `name`.
+    bool any_above(const std::string& name) const;
     std::vector<std::string> dead() const;
 
     Liveness liveness(const std::string& name) const;
@@ -84,6 +90,14 @@ public:
     bool knows(const std::string& name) const { return members_.count(name) != 0; }
     // The incarnation whose goodbye we hold for `name` (0 = none).
     std::uint64_t goodbye_of(const std::string& name) const;
+    // The life of `name` heard last, the newest link of it heard, and since
+    // when that life has been heard (only if we heard it ourselves).
+    struct Life {
+        std::uint64_t incarnation = 0;
+        std::uint64_t link = 0;
+        std::optional<Millis> heard_since;
+    };
+    Life life(const std::string& name) const;
     std::vector<MemberView> view(Millis now) const;
 
 private:
@@ -97,6 +111,8 @@ private:
         bool correcting = false;  // others gossip an older goodbye: report our life
         bool expected = false;
         std::uint32_t times_heard = 0;  // saturating; 0 = only known from others
+        std::uint64_t link = 0;         // of `incarnation`, the newest heard
+        Millis life_heard_since{0};     // `incarnation` first heard then (if ever_heard)
     };
     // A full table makes room by pushing out one member that never answered
     // (unexpected, heard at most once, not departed), the longest silent.

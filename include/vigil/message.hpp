@@ -50,6 +50,9 @@ struct RestartNote {
 // start time in ms above 16 random bits: 2^62 is reached in the year 4199.
 inline constexpr std::uint64_t kMaxTerm = (std::uint64_t{1} << 53) - 1;
 inline constexpr std::uint64_t kMaxIncarnation = std::uint64_t{1} << 62;
+// A life's broker connections are numbered from 1; one a millisecond would
+// take 280 years to reach this.
+inline constexpr std::uint64_t kMaxLink = (std::uint64_t{1} << 53) - 1;
 
 // The next term, saturating at kMaxTerm: at the cap, terms tie and the Bully
 // rule (higher name wins) still settles who leads.
@@ -78,6 +81,10 @@ struct Message {
     // heartbeat also comes back to its sender; the count tells it which one,
     // and so when its own path through the broker last worked.
     std::uint64_t seq = 0;
+    // Heartbeats only: which of the sender's broker connections sent it
+    // (1, 2, ... per life; 0 = not told). A broker's "that connection closed"
+    // is about one link: a later link heard proves that life reconnected.
+    std::uint64_t link = 0;
 
     bool operator==(const Message&) const = default;
 };

@@ -33,6 +33,10 @@ struct Status {
     // others' silence, not ours. When false, nobody is judged or restarted.
     bool hears_itself = false;
     std::string caution;  // why this node holds back ("" = it does not)
+    // Fast crash signals in use besides heartbeats, and what came of them.
+    bool broker_events = false;  // the broker reports closed connections
+    bool docker_events = false;  // (leader) Docker's events are followed
+    SignalCounters signals;
 };
 
 class Monitor {

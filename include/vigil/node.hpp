@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "vigil/codec.hpp"
+#include "vigil/crash_reports.hpp"
 #include "vigil/election.hpp"
 #include "vigil/failure_detector.hpp"
 #include "vigil/gossip.hpp"
 #include "vigil/message.hpp"
+#include "vigil/observation.hpp"
 #include "vigil/recovery_planner.hpp"
 #include "vigil/time.hpp"
 
@@ -42,6 +44,13 @@ struct NodeConfig {
     // mass_silence_pace (0 = one per heartbeat_interval).
     std::uint32_t mass_silence_percent = 50;
     Millis mass_silence_pace{0};
+    // Fast crash signals (observe()). A closed connection is a death only if
+    // that life has not reconnected within reconnect_window: a transport
+    // whose connection blinked is back within its first reconnect back-off.
+    // An exited container is a death only if no goodbye came within
+    // exit_confirm: the goodbye of a graceful stop races Docker's event.
+    Millis reconnect_window{1000};
+    Millis exit_confirm{100};
 };
 
 struct Event {
@@ -94,6 +103,9 @@ public:
     Output connected(Millis now);     // broker reachable: fresh grace, then election
     Output disconnected(Millis now);  // cut off: stop acting as leader at once
     Output receive(const Message& message, Millis now);
+    // A fast signal (observation.hpp): weighed now, acted on once confirmed
+    // (tick()). A leader's reported end starts an election at once.
+    Output observe(const Observation& observation, Millis now);
     Output tick(Millis now);
     Output restart_finished(const std::string& name, bool ok, Millis now);
     // The restarter had no room for it (or runs one for that name already).
@@ -125,6 +137,9 @@ public:
     std::string caution(Millis now) const;
     std::vector<MemberView> members(Millis now) const { return detector_.view(now); }
     const DropCounters& drops() const { return drops_; }
+    const SignalCounters& signals() const { return signals_; }
+    // This life's current broker connection (1, 2, ...; 0 before the first).
+    std::uint64_t link() const { return link_; }
     std::uint64_t restarts_issued() const { return restarts_issued_; }
     const RecoveryPlanner& planner() const { return planner_; }
 
@@ -139,6 +154,10 @@ private:
     void check_own_path(Millis now, Output& out);
     bool may_elect(Millis now) const;
     Millis hold_back() const;
+    std::vector<std::string> presumed_gone() const;
+    bool unopposed() const;
+    bool signal_is_stale(const Observation& observation) const;
+    void confirm_reports(Millis now, Output& out);
     bool echo_overdue(Millis now) const;
     Millis proof_window() const { return 2 * config_.heartbeat_interval + config_.path_slack; }
     Millis proof_margin() const { return config_.heartbeat_interval + config_.path_slack; }
@@ -146,6 +165,7 @@ private:
     void learn_gossip(const Message& message, Millis now, Output& out);
     void refute(std::uint64_t theirs, bool goodbye, Millis now, Output& out);
     void correct(const std::string& name, Output& out);
+    void welcome(const std::string& name, Output& out);
     bool ours(const Message& message) const;
     bool note_unadmitted(const Message& message, Millis now, Output& out);
     void hold_or_resume(Millis now, Output& out);
@@ -159,6 +179,9 @@ private:
     FailureDetector detector_;
     RecoveryPlanner planner_;
     DropCounters drops_;
+    CrashReports reports_;
+    SignalCounters signals_;
+    std::uint64_t link_ = 0;
     bool connected_ = false;
     bool cut_off_before_ = false;  // lost the broker at least once
     bool left_ = false;
