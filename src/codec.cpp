@@ -115,6 +115,11 @@ Decoded decode_object(const json& object) {
         if (!seq) return fail(DecodeError::BadField);
         message.seq = *seq;
     }
+    if (object.contains("probe")) {
+        const auto probe = unsigned_field(object, "probe");
+        if (!probe || *probe > 1) return fail(DecodeError::BadField);
+        message.probe = *probe == 1;
+    }
     if (object.contains("link")) {
         const auto link = unsigned_field(object, "link");
         if (!link) return fail(DecodeError::BadField);
@@ -166,6 +171,7 @@ std::string encode(const Message& message) {
     }
     if (message.seq != 0) object["seq"] = message.seq;
     if (message.link != 0) object["link"] = message.link;
+    if (message.probe) object["probe"] = 1;
     return object.dump();
 }
 

@@ -61,6 +61,11 @@ bool CrashReports::started(const std::string& name, Millis at) {
     return true;
 }
 
+void CrashReports::defer(const std::string& name, Millis at) {
+    const auto it = pending_.find(name);
+    if (it != pending_.end()) it->second.confirm_at = std::max(it->second.confirm_at, at);
+}
+
 std::vector<std::pair<std::string, CrashReports::Report>> CrashReports::take_due(Millis now) {
     std::vector<std::pair<std::string, Report>> due;
     for (auto it = pending_.begin(); it != pending_.end();) {

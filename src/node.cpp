@@ -132,6 +132,20 @@ void Node::correct(const std::string& name, Output& out) {
     out.send.push_back(Outgoing{std::move(message), Audience::Direct, name});
 }
 
+// Are you there? Sent to a member whose end is reported (by the leader, which
+// acts on it): alive, it answers from its current link within one trip, and
+// that disproves a report about an earlier link that a new leader never
+// heard it replace.
+void Node::probe(const std::string& name, Output& out) {
+    Message message = make(MessageType::Heartbeat);
+    message.probe = true;
+    out.send.push_back(Outgoing{std::move(message), Audience::Direct, name});
+}
+
+void Node::answer(const std::string& name, Output& out) {
+    out.send.push_back(Outgoing{make(MessageType::Heartbeat), Audience::Direct, name});
+}
+
 // A leader tells a member that (re)joins who leads, to it alone, at once
 // rather than with its next heartbeat: a higher member takes over by Bully
 // an interval sooner, a lower one stops listening and follows.
@@ -264,6 +278,7 @@ Output Node::receive(const Message& message, Millis now) {
     }
     planner_.healthy(message.from, now, new_life);
     if (reports_.heard(message.from, message.incarnation, message.link)) ++signals_.disproved;
+    if (message.probe && message.type == MessageType::Heartbeat) answer(message.from, out);
     learn_gossip(message, now, out);
     absorb(election_.on_message(message, now), now, out);
     return out;
@@ -309,6 +324,7 @@ Output Node::observe(const Observation& observation, Millis now) {
         ++signals_.duplicate;
         return out;
     }
+    if (is_leader()) probe(name, out);
     if (election_.following() && election_.leader() == name) absorb(election_.leader_left(now), now, out);
     return out;
 }
@@ -523,6 +539,12 @@ void Node::on_leadership_change(Millis now, Output& out) {
         was_leader_ = leading;
         paced_ = false;  // the planner is kept: its state is the cluster's, not the reign's
         if (leading) {
+            // Reports taken as a follower were not probed: ask now, and wait
+            // for the answers' round trip at least.
+            for (const std::string& name : reports_.names()) {
+                probe(name, out);
+                reports_.defer(name, now + 2 * config_.path_slack);
+            }
             // Judge everyone from now on, including members never heard.
             detector_.grace_all(now);
             for (const std::string& member : config_.expected_members) {

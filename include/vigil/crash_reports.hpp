@@ -47,6 +47,8 @@ public:
     // Its container started after the exit reported: a later life is on its way.
     bool started(const std::string& name, Millis at);
     void drop(const std::string& name) { pending_.erase(name); }
+    // Not confirmed before `at` (a probe's answer may still be on its way).
+    void defer(const std::string& name, Millis at);
     void clear() { pending_.clear(); }
 
     // Reports whose window has passed, in name order; they are removed.

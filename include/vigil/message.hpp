@@ -85,6 +85,10 @@ struct Message {
     // (1, 2, ... per life; 0 = not told). A broker's "that connection closed"
     // is about one link: a later link heard proves that life reconnected.
     std::uint64_t link = 0;
+    // Heartbeats only: "are you there?" A leader that hears of a member's
+    // closed connection asks it; a live member answers at once, to it alone,
+    // from the link it is on now (SWIM's ping).
+    bool probe = false;
 
     bool operator==(const Message&) const = default;
 };

@@ -359,6 +359,13 @@ TEST_CASE("signals: a heartbeat's link crosses the wire, and a bad one is a coun
     const auto back = vigil::decode(vigil::encode(m), 4096);
     REQUIRE(back.message);
     CHECK(back.message->link == 42);
+    m.probe = true;
+    const auto probe = vigil::decode(vigil::encode(m), 4096);
+    REQUIRE(probe.message);
+    CHECK(probe.message->probe);
+    CHECK(vigil::decode(R"({"v":1,"type":"heartbeat","from":"w","term":1,"role":"follower","leader":"","inc":1,"probe":2})",
+                        4096)
+              .error == vigil::DecodeError::BadField);
     CHECK(vigil::decode(R"({"v":1,"type":"heartbeat","from":"w","term":1,"role":"follower","leader":"","inc":1,"link":-1})",
                         4096)
               .error == vigil::DecodeError::BadField);
@@ -366,4 +373,43 @@ TEST_CASE("signals: a heartbeat's link crosses the wire, and a bad one is a coun
               R"({"v":1,"type":"heartbeat","from":"w","term":1,"role":"follower","leader":"","inc":1,"link":9007199254740992})",
               4096)
               .error == vigil::DecodeError::OutOfRange);
+}
+
+TEST_CASE("signals: the leader probes a member whose end is reported; a live member answers from its link",
+          "[signals]") {
+    Core z{config_for("z", {"w"})};
+    z_leads(z, 20000);
+    z.observe(closed("w", 1), 20050);
+    const auto probes = [&] {
+        std::vector<vigil::Outgoing> out;
+        for (const auto& [at, s] : z.sent)
+            if (s.message.probe) out.push_back(s);
+        return out;
+    }();
+    REQUIRE(probes.size() == 1);
+    CHECK(probes[0].audience == vigil::Audience::Direct);
+    CHECK(probes[0].to == "w");
+
+    // w, which reconnected (link 2) without z hearing its hello, answers.
+    Core w{config_for("w", {"z"})};
+    w.take(0, w.node.connected(Millis{0}));
+    w.take(1, w.node.disconnected(Millis{1}));
+    w.take(2, w.node.connected(Millis{2}));
+    REQUIRE(w.node.link() == 2);
+    const auto sent_before = w.sent.size();
+    Message probe = probes[0].message;
+    w.receive(probe, 20060);
+    REQUIRE(w.sent.size() == sent_before + 1);
+    const vigil::Outgoing answer = w.sent.back().second;
+    CHECK(answer.audience == vigil::Audience::Direct);
+    CHECK(answer.to == "z");
+    CHECK(answer.message.link == 2);
+    CHECK_FALSE(answer.message.probe);
+
+    Message from_w = answer.message;
+    from_w.incarnation = kLife;  // as z knows it
+    z.receive(from_w, 20070);
+    z.run(20100, 22000);
+    CHECK(z.restarts.empty());
+    CHECK(z.node.signals().disproved == 1);
 }
