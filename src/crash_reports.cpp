@@ -44,10 +44,11 @@ bool CrashReports::heard(const std::string& name, std::uint64_t incarnation, std
     const auto it = pending_.find(name);
     if (it == pending_.end()) return false;
     const Report& report = it->second;
-    const bool later_life = incarnation > report.incarnation;
+    // Another life (later, or from a clock stepped back), or a later link of it.
+    const bool other_life = incarnation != report.incarnation;
     const bool later_link = incarnation == report.incarnation && report.kind == Observation::Kind::LinkClosed &&
                             link > report.link;
-    if (!later_life && !later_link) return false;  // sent before it ended, delivered after
+    if (!other_life && !later_link) return false;  // sent before it ended, delivered after
     pending_.erase(it);
     return true;
 }
@@ -85,6 +86,14 @@ std::optional<Millis> CrashReports::next_due() const {
         if (!earliest || report.confirm_at < *earliest) earliest = report.confirm_at;
     }
     return earliest;
+}
+
+std::vector<std::string> CrashReports::exact_names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, report] : pending_) {
+        if (report.exact) out.push_back(name);
+    }
+    return out;
 }
 
 std::vector<std::string> CrashReports::names() const {

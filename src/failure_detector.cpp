@@ -247,6 +247,17 @@ std::size_t FailureDetector::present_above(const std::string& name, const std::v
     return count;
 }
 
+std::size_t FailureDetector::remaining_above(const std::string& name, const std::vector<std::string>& except) const {
+    std::size_t count = 0;
+    for (auto it = members_.upper_bound(name); it != members_.end(); ++it) {
+        if (it->second.liveness != Liveness::Departed &&
+            std::find(except.begin(), except.end(), it->first) == except.end()) {
+            ++count;
+        }
+    }
+    return count;
+}
+
 bool FailureDetector::any_above(const std::string& name) const { return members_.upper_bound(name) != members_.end(); }
 
 bool FailureDetector::declare_dead(const std::string& name) {

@@ -314,9 +314,11 @@ Output Node::observe(const Observation& observation, Millis now) {
         return out;
     }
     const bool closed = observation.kind == Observation::Kind::LinkClosed;
+    const FailureDetector::Life life = detector_.life(name);
     CrashReports::Report report;
     report.kind = observation.kind;
-    report.incarnation = closed ? observation.incarnation : detector_.life(name).incarnation;
+    report.incarnation = closed ? observation.incarnation : life.incarnation;
+    report.exact = closed ? life.link != 0 && observation.link == life.link : life.heard_since.has_value();
     report.link = closed ? observation.link : 0;
     report.at = observation.at;
     report.confirm_at = now + (closed ? config_.reconnect_window : config_.exit_confirm);
@@ -329,13 +331,15 @@ Output Node::observe(const Observation& observation, Millis now) {
     return out;
 }
 
-// About a life or connection older than one we heard: a closed connection of
-// an earlier link or life, or an exit from before the life we hear started.
+// Not about the life we hear: a closed connection of an earlier link, or of
+// another life (incarnations order lives only while the host's clock does
+// not step back, so any other is suspect), or an exit from before the life we
+// hear started. A member never heard has no life to compare with.
 bool Node::signal_is_stale(const Observation& observation) const {
     const FailureDetector::Life life = detector_.life(observation.name);
     if (observation.kind == Observation::Kind::LinkClosed) {
-        return observation.incarnation < life.incarnation ||
-               (observation.incarnation == life.incarnation && observation.link < life.link);
+        if (life.incarnation == 0) return false;
+        return observation.incarnation != life.incarnation || observation.link < life.link;
     }
     return life.heard_since && *life.heard_since >= observation.at;
 }
@@ -423,11 +427,12 @@ std::vector<std::string> Node::presumed_gone() const {
     return names;
 }
 
-// Every higher name is gone as far as we know (dead, departed, or its end
-// reported), and we know at least one (or every member, as configured): no
+// Every higher name is gone as far as we know (departed, or the end of the
+// very life and link we heard reported; a Dead mark may be old news from when
+// we led), and we know at least one (or every member, as configured): no
 // ANSWER can come, so waiting for one only delays the hand-over.
 bool Node::unopposed() const {
-    if (detector_.present_above(config_.self, reports_.names()) != 0) return false;
+    if (detector_.remaining_above(config_.self, reports_.exact_names()) != 0) return false;
     return detector_.any_above(config_.self) || !config_.expected_members.empty();
 }
 

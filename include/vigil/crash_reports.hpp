@@ -37,12 +37,15 @@ public:
         std::uint64_t link = 0;  // LinkClosed only
         Millis at{0};            // ContainerExited: when it exited
         Millis confirm_at{0};
+        // About the very life (and link) we heard ourselves, not one we only
+        // know by gossip: good enough to skip an election's ANSWER wait.
+        bool exact = false;
     };
 
     // False if a report as new or newer is pending already (a duplicate).
     bool add(const std::string& name, const Report& report);
-    // A message of this life and link was heard: a later life, or a later link
-    // of the same life, disproves the report. True if it did.
+    // A message of this life and link was heard: another life, or a later
+    // link of the same life, disproves the report. True if it did.
     bool heard(const std::string& name, std::uint64_t incarnation, std::uint64_t link);
     // Its container started after the exit reported: a later life is on its way.
     bool started(const std::string& name, Millis at);
@@ -56,6 +59,7 @@ public:
     std::optional<Millis> next_due() const;
     bool pending(const std::string& name) const { return pending_.count(name) != 0; }
     std::vector<std::string> names() const;
+    std::vector<std::string> exact_names() const;
 
 private:
     std::map<std::string, Report> pending_;  // at most one per member: bounded by the table

@@ -22,6 +22,18 @@ Weather draw_weather(Rng& rng, const SimOptions& options) {
     return w;
 }
 
+// Signals are late by up to seconds (a paused reader, a lagging event
+// stream), so that many land after their life or link was replaced.
+Weather draw_signal_weather(Rng& rng) {
+    Weather w;
+    w.loss_ppm = rng.chance(500'000) ? 0 : static_cast<std::uint32_t>(rng.between(std::uint64_t{0}, std::uint64_t{200'000}));
+    w.dup_ppm = rng.chance(500'000) ? 0 : static_cast<std::uint32_t>(rng.between(std::uint64_t{0}, std::uint64_t{300'000}));
+    w.delay_max = Millis{rng.chance(500'000) ? rng.between(std::int64_t{0}, std::int64_t{200})
+                                             : rng.between(std::int64_t{0}, std::int64_t{3000})};
+    w.delay_min = Millis{rng.between(std::int64_t{0}, w.delay_max.count() / 4)};
+    return w;
+}
+
 // Anyone still running the service normally (crash/hang/leave keep >= 1 so
 // that someone is left to restart the others: a whole-cluster death is not
 // recoverable by design).
@@ -118,6 +130,11 @@ std::string describe(const std::vector<std::string>& names, const SimOptions& o)
          << ", restart failures " << o.restart_fail_ppm << " ppm, postponed " << o.restart_postpone_ppm << " ppm"
          << (o.restart_sigterm_ppm ? ", SIGTERM-first restarts" : "")
          << (o.expect_members ? ", EXPECTED_MEMBERS" : ", no EXPECTED_MEMBERS");
+    if (o.broker_signals || o.docker_signals) {
+        text << "; signals:" << (o.broker_signals ? " broker" : "") << (o.docker_signals ? " docker" : "") << " (loss "
+             << o.signal_weather.loss_ppm << " ppm, dup " << o.signal_weather.dup_ppm << " ppm, delay "
+             << o.signal_weather.delay_min.count() << ".." << o.signal_weather.delay_max.count() << " ms)";
+    }
     return text.str();
 }
 
@@ -170,6 +187,11 @@ SeedReport run_seed(std::uint64_t seed, int trace_level, const Tweak& tweak) {
     // A third of the seeds: the restarter is often full and postpones.
     options.restart_postpone_ppm =
         setup.chance(333'333) ? static_cast<std::uint32_t>(setup.between(std::uint64_t{0}, std::uint64_t{500'000})) : 0;
+    // Fast crash signals in most seeds, as in production: the broker's where
+    // its event plugin is on, Docker's where the back-end is docker.
+    options.broker_signals = setup.chance(700'000);
+    options.docker_signals = setup.chance(500'000);
+    options.signal_weather = draw_signal_weather(setup);
 
     if (tweak) tweak(options);
 

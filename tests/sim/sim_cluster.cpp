@@ -22,6 +22,7 @@ void SimStats::add(const SimStats& o) {
     processes_started += o.processes_started, leader_changes += o.leader_changes;
     deliveries += o.deliveries;
     election_deliveries += o.election_deliveries;
+    signals_sent += o.signals_sent, signals_delivered += o.signals_delivered;
     longest_down = std::max(longest_down, o.longest_down);
 }
 
@@ -31,7 +32,8 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
       rng_(seed),
       network_(names, rng_.fork(), options_, queue_),
       invariants_(trace),
-      held_(names.size()) {
+      held_(names.size()),
+      signal_rng_(seed ^ 0x5EED51611A15ull) {
     if (names.empty()) throw std::invalid_argument("a simulation needs nodes");
     sorted_names_ = names;
     std::sort(sorted_names_.begin(), sorted_names_.end());
@@ -52,6 +54,8 @@ Simulation::Simulation(std::vector<std::string> names, SimOptions options, std::
     base_config_.reconnect_grace = t.reconnect_grace;
     base_config_.recovery = t.recovery;
     base_config_.path_slack = t.path_slack;
+    base_config_.reconnect_window = t.reconnect_window;
+    base_config_.exit_confirm = t.exit_confirm;
     if (options_.expect_members) base_config_.expected_members = sorted_names_;
     base_config_.max_members = options_.max_members;
 }
@@ -170,6 +174,8 @@ bool Simulation::defer_while_paused(const SimEvent& e) {
             p = process(e.slot, e.a);
             break;
         case EventKind::Deliver:
+        case EventKind::Signal:
+        case EventKind::Reconcile:
             p = slots_[e.slot].process ? &*slots_[e.slot].process : nullptr;
             break;
         case EventKind::RestartDone:
@@ -207,6 +213,8 @@ void Simulation::handle(const SimEvent& e) {
                 if (!link_wanted(e.slot)) break;  // cut again meanwhile; update_links retries
                 network_.set_up(e.slot, now_);
                 p->told_connected = true;
+                p->queue_incarnation = p->node->incarnation();  // as the transport names its queue
+                p->queue_link = p->node->link() + 1;
                 trace_.note(now_, slots_[e.slot].name, " connected");
                 apply(e.slot, p->node->connected(local(*p)));
             }
@@ -259,10 +267,17 @@ void Simulation::handle(const SimEvent& e) {
                 const bool still = e.flag ? p->paused_until > now_
                                           : slots_[e.slot].cut && slots_[e.slot].cut_id == e.b;
                 if (!still) break;
+                link_closing(e.slot);
                 network_.set_down(e.slot);
                 end_one_way(e.slot);  // what it held is lost with the connection
                 queue_.push(SimEvent{now_, 0, EventKind::NotifyDown, e.slot, p->id});
             }
+            break;
+        case EventKind::Signal:
+            on_signal(e);
+            break;
+        case EventKind::Reconcile:
+            on_reconcile(e.slot, e.a);
             break;
         case EventKind::LoopCrash:
             if (process(e.slot, e.a) && slots_[e.slot].loop_id == e.b) crash(e.slot, "crash (crash loop)");
@@ -317,6 +332,7 @@ void Simulation::start_process(std::size_t slot) {
     s.process = std::move(p);
     ++stats_.processes_started;
     trace_.note(now_, s.name, " process started (incarnation ", s.process->incarnation, ")");
+    container_event(slot, Observation::Kind::ContainerStarted);
     queue_.push(SimEvent{now_ + draw(options_.boot_min, options_.boot_max), 0, EventKind::Boot, slot, id});
     if (s.crash_loop_left > 0) {
         --s.crash_loop_left;
@@ -371,6 +387,8 @@ void Simulation::terminate(std::size_t slot) {
 // The container stops (crash, apoptosis, killed by a restart command).
 void Simulation::gone(std::size_t slot) {
     Slot& s = slots_[slot];
+    link_closing(slot);
+    container_event(slot, Observation::Kind::ContainerExited);
     network_.set_down(slot);
     s.process.reset();
     s.down_since = now_;
@@ -441,11 +459,21 @@ void Simulation::apply(std::size_t slot, const Output& out) {
     s.process->due = Millis::min();  // the loop ticks after anything reached its core
     for (const vigil::Event& ev : out.events) {
         if (ev.kind == vigil::Event::Kind::LeaderChanged) ++stats_.leader_changes, last_leader_change_ = now_;
-        trace_.note(now_, s.name, ": ", to_string(ev.kind), " ", ev.name, " (term ", ev.term, ")");
+        trace_.note(now_, s.name, ": ", to_string(ev.kind), " ", ev.name, " (term ", ev.term, ")",
+                    ev.detail.empty() ? "" : ": ", ev.detail);
+        // Silence-based deaths carry no detail; a confirmed signal says which.
+        if (ev.kind == vigil::Event::Kind::MemberDead && !ev.detail.empty()) {
+            invariants_.on_signal_death(*this, slot, ev.name, now_);
+        }
     }
     if (const Node* n = s.process->node.get(); n->is_leader() != s.process->leader_since.has_value()) {
         s.process->leader_since = n->is_leader() ? std::optional<Millis>(now_) : std::nullopt;
         if (n->is_leader()) invariants_.became_leader(*this, slot, now_);
+        // Docker's state of every container, asked once on taking the lead.
+        if (n->is_leader() && options_.docker_signals) {
+            queue_.push(SimEvent{now_ + Millis{signal_rng_.between(std::int64_t{20}, std::int64_t{500})}, 0,
+                                 EventKind::Reconcile, slot, s.process->id});
+        }
     }
     // Stepping down, the transport unbinds the leader's binding (a lost one
     // included); taking the lead again binds it anew.
@@ -640,6 +668,7 @@ void Simulation::drop_link(std::size_t slot) {
                              EventKind::LinkDies, slot, p->id, slots_[slot].cut_id});
         return;
     }
+    link_closing(slot);
     network_.set_down(slot);
     end_one_way(slot);
     // The transport notices later: a closed connection soon, a black hole only

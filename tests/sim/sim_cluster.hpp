@@ -37,6 +37,8 @@ struct Process {
     bool told_connected = false;  // node.connected() called, disconnected() not yet
     bool link_pending = false;    // a LinkUp is on the timeline
     bool hung = false;            // the service stopped pulsing for good
+    // Its control queue's name: the life and link it was declared by.
+    std::uint64_t queue_incarnation = 0, queue_link = 0;
     // A crash loop will kill it, unless heal() ends that loop (Slot::loop_id).
     std::optional<std::uint64_t> doomed_by_loop;
     Millis hung_at{0};
@@ -99,6 +101,7 @@ struct SimStats {
     std::uint64_t leaves = 0, restarts_emitted = 0, restarts_acted = 0, restarts_failed = 0;
     std::uint64_t restarts_abandoned = 0, processes_started = 0, leader_changes = 0, deliveries = 0;
     std::uint64_t restarts_postponed = 0;
+    std::uint64_t signals_sent = 0, signals_delivered = 0;  // fast crash signals (per recipient)
     std::uint64_t election_deliveries = 0;  // ELECTION, ANSWER and COORDINATOR delivered
     Millis longest_down{0};  // longest a node stayed without a process
     void add(const SimStats& other);
@@ -211,6 +214,16 @@ private:
     bool member_known(std::size_t slot) const;
     void forget_unknown_lives();
     Millis draw(Millis lo, Millis hi);
+    // Fast crash signals (sim_signals.cpp).
+    struct SimSignal {
+        Observation observation;  // Container*: `at` in simulated time, made local on delivery
+        bool via_broker = true;
+    };
+    void link_closing(std::size_t slot);
+    void container_event(std::size_t slot, Observation::Kind kind);
+    void send_signal(const SimSignal& signal, std::size_t to, std::uint64_t tag);
+    void on_signal(const SimEvent& event);
+    void on_reconcile(std::size_t slot, std::uint64_t process_id);
 
     SimOptions options_;
     Trace& trace_;
@@ -221,6 +234,8 @@ private:
     std::vector<Slot> slots_;
     std::vector<std::vector<SimEvent>> held_;  // deliveries a one-way cut of that slot holds up
     std::vector<RestartCommand> commands_;
+    std::vector<SimSignal> signals_;
+    Rng signal_rng_;  // apart from rng_, so that signals leave the rest of a seed's draws alone
     std::vector<std::string> sorted_names_;
     NodeConfig base_config_;
     Millis now_{0};

@@ -26,6 +26,10 @@ struct Timing {
     // over after 2.5 s (SimOptions' restart_act_max + restart_done_max).
     RecoveryPolicy recovery{1500ms, 1000ms, 8000ms, 20000ms, 2500ms, 200ms};
     Millis path_slack = kPathSlack;  // what the monitor gives the core
+    // Fast crash signals: a reconnect comes within SimOptions::reconnect_max
+    // (500 ms here), so the window must be longer than that and a trip.
+    Millis reconnect_window = 800ms;
+    Millis exit_confirm = 100ms;
 };
 
 // The shipped defaults (config/config.ini, Config): the production sweep.
@@ -39,6 +43,7 @@ inline Timing shipped_timing() {
     // Boot grace and back-off as shipped, but a 40 s cap (not 5 min), so that
     // a seed's convergence bound stays minutes, not hours.
     t.recovery = RecoveryPolicy{10000ms, 10000ms, 40000ms, 600000ms, 30000ms, 2000ms};
+    t.reconnect_window = 1000ms;  // RECONNECT_WINDOW
     return t;
 }
 
@@ -100,6 +105,15 @@ struct SimOptions {
     // Upper bound of every weather's delay_max (the chaos never exceeds it).
     Millis delay_cap = kBrokerJitter;
 
+    // Fast crash signals (observation.hpp): the broker's queue.deleted to
+    // every connected node when a connection closes; Docker's die/start
+    // events to whoever leads, and its reconcile when a node takes the lead.
+    // Their own weather: lost, duplicated, and late by up to seconds, so that
+    // many land after the life they are about has been replaced.
+    bool broker_signals = false;
+    bool docker_signals = false;
+    Weather signal_weather;
+
     // Harness self-test only (test_sim_selftest.cpp): make the system under
     // test misbehave, to prove that the invariants catch it.
     std::optional<Timing> core_timing;  // the core and watchdog get this instead of `timing`
@@ -137,6 +151,9 @@ inline void use_shipped(SimOptions& drawn) {
     o.expect_members = drawn.expect_members;
     o.restart_fail_ppm = drawn.restart_fail_ppm;
     o.restart_postpone_ppm = drawn.restart_postpone_ppm;
+    o.broker_signals = drawn.broker_signals;
+    o.docker_signals = drawn.docker_signals;
+    o.signal_weather = drawn.signal_weather;
     drawn = o;
 }
 

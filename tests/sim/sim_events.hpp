@@ -25,6 +25,8 @@ enum class EventKind : std::uint8_t {
     Start,         // first start of a container
     LoopCrash,     // a node in a crash loop dies soon after its start
     LinkDies,      // the broker drops a connection whose AMQP heartbeats stopped one way or both
+    Signal,        // a fast crash signal reaches a node (sim_signals.cpp)
+    Reconcile,     // a new leader's look at every container's state comes back
 };
 
 struct SimEvent {

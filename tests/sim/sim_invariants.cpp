@@ -127,6 +127,30 @@ void Invariants::on_restart(const Simulation& sim, std::size_t issuer, const std
     }
 }
 
+// A member whose current link, and the issuer's, were up for a whole signal
+// window (long enough for its hello, its heartbeats and a probe's answer to
+// reach the issuer), with nothing of it lost on the way, stopped or held up
+// one way, was heard on that link: no signal about an earlier one may count.
+void Invariants::on_signal_death(const Simulation& sim, std::size_t issuer, const std::string& name, Millis now) {
+    const auto victim = sim.find(name);
+    if (!victim || !sim.alive(*victim) || !sim.healthy(*victim)) return;
+    const SimOptions& o = sim.options();
+    const Millis window = std::max(o.timing.reconnect_window, o.timing.heartbeat_interval) + 3 * (o.delay_cap + o.tick_max);
+    const Millis from = now - window;
+    const Network& net = sim.network();
+    for (const std::size_t slot : {*victim, issuer}) {
+        if (!net.up(slot) || net.up_since(slot) > from || net.one_way_since(slot, from) ||
+            sim.paused_within(slot, from, Millis{0})) {
+            return;
+        }
+    }
+    const auto loss = net.last_loss(*victim, issuer);
+    if (loss && *loss >= from) return;
+    fail(now, sim.slot(issuer).name + " took a fast signal for the death of " + name + ", whose life " +
+                  std::to_string(sim.slot(*victim).process->node->incarnation()) + " is live and connected since " +
+                  ms(net.up_since(*victim)) + " (window " + ms(window) + ")");
+}
+
 // I7: the previous restart of the same member in the same reign.
 void Invariants::check_storm(const Simulation& sim, std::size_t issuer, std::size_t target, Millis now) {
     const Process& l = *sim.slot(issuer).process;

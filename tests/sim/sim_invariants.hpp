@@ -67,6 +67,9 @@ public:
     void on_watchdog(const Simulation& sim, std::size_t slot, bool expired, Millis now);
     void restart_started(const Simulation& sim, std::size_t issuer, std::size_t command, Millis now);
     void became_leader(const Simulation& sim, std::size_t slot, Millis now);
+    // I12: a death confirmed from a fast signal (late, duplicated, about an
+    // earlier life or link) is never one of a live incarnation.
+    void on_signal_death(const Simulation& sim, std::size_t issuer, const std::string& name, Millis now);
     void check_split_brain(const Simulation& sim, std::size_t slot, Millis now);
     // "" when I1 holds, else what is still wrong.
     std::string why_not_converged(const Simulation& sim) const;

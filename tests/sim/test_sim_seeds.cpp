@@ -71,7 +71,8 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
               << total.restarts_acted << " acted, " << total.restarts_failed << " failed, " << total.restarts_abandoned
               << " abandoned, " << total.restarts_postponed << " postponed; " << total.restarts_of_live << " of live, connected processes, "
               << total.restarts_by_cut_off << " of them by a cut-off issuer); " << total.leader_changes
-              << " leader changes; " << total.deliveries << " deliveries; slowest convergence "
+              << " leader changes; " << total.deliveries << " deliveries, " << total.signals_delivered << " of "
+              << total.signals_sent << " signals delivered; slowest convergence "
               << slowest_convergence_ms << " ms, longest down " << total.longest_down.count() << " ms\n";
     CHECK(failed == 0);
     // The sweep must have exercised what it claims to (a vacuous run fails).
@@ -93,6 +94,7 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
         CHECK(total.one_way_cuts > 0);
         CHECK(total.clock_steps > 0);
         CHECK(total.lost_bindings > 0);
+        CHECK(total.signals_delivered > 0);
     }
 }
 
@@ -100,6 +102,13 @@ void sweep(const char* mode, std::uint64_t default_count, const vigil::sim::Twea
 
 TEST_CASE("random clusters converge and keep every invariant", "[sim][seeds]") {
     sweep("fast timings", 500, nullptr);
+}
+
+// Every seed with both kinds of fast crash signal, and their faults.
+TEST_CASE("random clusters with fast crash signals", "[sim][signals]") {
+    sweep("signals", 300, [](vigil::sim::SimOptions& o) {
+        o.broker_signals = o.docker_signals = true;
+    });
 }
 
 // The shipped timings (2 s / 6 s / 3 s) with link failures noticed as late as
