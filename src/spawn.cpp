@@ -62,7 +62,8 @@ int spawn_child(const std::vector<std::string>& argv, ChildStdout out, SpawnedCh
         if (pipe2(pipe_ends, O_CLOEXEC) != 0) return errno;
         // Only our end is non-blocking: the child writes as to any pipe.
         fcntl(pipe_ends[0], F_SETFL, fcntl(pipe_ends[0], F_GETFL) | O_NONBLOCK);
-        // dup2 clears CLOEXEC on the child's stdout only.
+        // dup2 clears CLOEXEC on the child's stdout only (glibc does so even
+        // when the write end is fd 1 already, in a daemon that closed its own).
         posix_spawn_file_actions_adddup2(spawn.actions(), pipe_ends[1], STDOUT_FILENO);
     } else {
         posix_spawn_file_actions_addopen(spawn.actions(), STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
@@ -92,6 +93,10 @@ bool has_exited(pid_t pid) noexcept {
 }
 
 int kill_group_and_reap(pid_t pid) noexcept {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD) {
+        return -1;  // reaped elsewhere: its id may be another process's group by now
+    }
     kill(-pid, SIGKILL);
     int status = 0;
     pid_t reaped;

@@ -35,7 +35,7 @@ bool has_exited(pid_t pid) noexcept;
 
 // SIGKILL to what is left of the group (a command's own children may outlive
 // it), then reaps the leader, blocking until it ends. Returns its wait status,
-// or -1 if it had been reaped elsewhere.
+// or -1 if it had been reaped elsewhere (and then kills nothing).
 int kill_group_and_reap(pid_t pid) noexcept;
 
 }  // namespace vigil
