@@ -253,6 +253,14 @@ TEST_CASE("docker inspect: runs that fail, and runs with nothing to ask", "[dock
         CHECK_FALSE(result->ok);
         CHECK(result->error == "signal 9");
     }
+    SECTION("more output than any real answer: killed") {
+        const FakeDocker docker{"head -c 5000000 /dev/zero | tr '\\0' x; sleep 30"};
+        DockerInspect inspector;
+        const auto result = inspect(inspector, {"web"});
+        REQUIRE(result);
+        CHECK_FALSE(result->ok);
+        CHECK(result->error == "printed over 4194304 bytes");
+    }
     SECTION("no valid name: ok and empty, docker not run") {
         const FakeDocker docker{"touch \"$here/ran\""};
         DockerInspect inspector;
