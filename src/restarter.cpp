@@ -1,8 +1,6 @@
 #include "restarter.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -10,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-extern char** environ;
+#include "spawn.hpp"
 
 namespace vigil {
 namespace {
@@ -26,45 +24,6 @@ std::string substitute(const std::string& word, const std::string& name) {
     out.append(word, from, std::string::npos);
     return out;
 }
-
-std::string describe(int status) {
-    if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
-    return "status " + std::to_string(status);
-}
-
-// posix_spawn attributes: own process group (so a timeout kills the whole
-// command), default signal handling and an empty mask whatever the parent has.
-class SpawnAttributes {
-public:
-    SpawnAttributes() {
-        posix_spawnattr_init(&attr_);
-        posix_spawn_file_actions_init(&actions_);
-        sigset_t defaults;
-        sigfillset(&defaults);
-        sigset_t empty;
-        sigemptyset(&empty);
-        posix_spawnattr_setsigdefault(&attr_, &defaults);
-        posix_spawnattr_setsigmask(&attr_, &empty);
-        posix_spawnattr_setpgroup(&attr_, 0);
-        posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-        posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        // `docker restart` echoes the name on stdout; errors still reach our stderr.
-        posix_spawn_file_actions_addopen(&actions_, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    }
-    ~SpawnAttributes() {
-        posix_spawn_file_actions_destroy(&actions_);
-        posix_spawnattr_destroy(&attr_);
-    }
-    SpawnAttributes(const SpawnAttributes&) = delete;
-    SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-    const posix_spawnattr_t* attr() const { return &attr_; }
-    const posix_spawn_file_actions_t* actions() const { return &actions_; }
-
-private:
-    posix_spawnattr_t attr_;
-    posix_spawn_file_actions_t actions_;
-};
 
 }  // namespace
 
@@ -121,19 +80,12 @@ Restarter::Start Restarter::start(const std::string& name, Millis now, std::stri
     }
     const auto argv = restart_argv(config_, name, why);
     if (!argv) return Start::Failed;
-    std::vector<char*> raw;
-    raw.reserve(argv->size() + 1);
-    for (const std::string& word : *argv) raw.push_back(const_cast<char*>(word.c_str()));
-    raw.push_back(nullptr);
-
-    const SpawnAttributes spawn;
-    pid_t pid = 0;
-    const int error = posix_spawnp(&pid, raw[0], spawn.actions(), spawn.attr(), raw.data(), environ);
-    if (error != 0) {
-        why = std::string("cannot run ") + raw[0] + ": " + std::strerror(error);
+    SpawnedChild child;
+    if (const int error = spawn_child(*argv, ChildStdout::DevNull, child); error != 0) {
+        why = "cannot run " + argv->front() + ": " + std::strerror(error);
         return Start::Failed;
     }
-    children_.push_back(Child{pid, name, now + config_.timeout});
+    children_.push_back(Child{child.pid, name, now + config_.timeout});
     return Start::Started;
 }
 
@@ -144,7 +96,7 @@ std::vector<Restarter::Finished> Restarter::poll(Millis now) {
         const pid_t reaped = waitpid(it->pid, &status, WNOHANG);
         if (reaped == it->pid || (reaped < 0 && errno == ECHILD)) {
             const bool ok = reaped == it->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-            std::string detail = reaped == it->pid ? describe(status) : "lost (reaped elsewhere)";
+            std::string detail = reaped == it->pid ? describe_wait_status(status) : "lost (reaped elsewhere)";
             if (it->killed) detail = "timed out";
             finished.push_back(Finished{it->name, ok && !it->killed, detail});
             it = children_.erase(it);
