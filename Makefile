@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps broker build test test-main test-asan test-tsan bench bench-scale e2e mutants clean
+.PHONY: all deps broker build test test-main test-asan test-tsan bench bench-scale bench-peers e2e mutants clean
 
 all: build
 
@@ -49,6 +49,17 @@ SIZES ?= 20,50,100,200
 HOLD  ?= 60s
 bench-scale: broker build
 	python3 -u tests/bench/bench_scale.py --node $(BUILD)/tests/integration/vigil_test_node --sizes $(SIZES) --hold $(HOLD)
+
+# vigil side by side with HashiCorp Serf and etcd (Debian's packages, installed
+# if missing), each with its default timings, in one run: a member killed ->
+# its verdict, a leader killed -> a new one, idle CPU and memory per node;
+# prints medians (max) and the ratios vigil / peer. The vigil part holds the
+# broker lock /tmp/vigil-broker.lock. About 8 minutes with the defaults.
+TRIALS      ?= 5
+IDLE_WINDOW ?= 60
+bench-peers: broker build
+	@scripts/ensure-peers.sh
+	python3 -u tests/bench/bench_peers.py --node $(BUILD)/tests/integration/vigil_test_node --trials $(TRIALS) --idle-window $(IDLE_WINDOW)
 
 # Each planted defect (scripts/mutants.py) must be killed by the fast suite;
 # prints a table. About ten minutes, so not part of `make test`.

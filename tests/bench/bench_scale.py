@@ -33,7 +33,6 @@ import argparse
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -41,9 +40,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
 from cluster import ClusterError, broker_reachable, highest, idle_cluster  # noqa: E402
+from probes import agreed_in_logs, broker_pid, cpu_seconds, idle_sample, median_max, memory_kib  # noqa: E402
 
 HEARTBEAT_INTERVAL_S = 2.0  # the library's default, which every node here runs with
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 IDLE_SIZE = 20
 IDLE_WINDOW_S = 60.0
 
@@ -56,34 +55,6 @@ def parse_seconds(text):
     return float(text)
 
 
-def cpu_seconds(pid):
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def memory_kib(pid):
-    """(VmRSS, RssAnon) in KiB, or None."""
-    found = {}
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                key, _, value = line.partition(":")
-                if key in ("VmRSS", "RssAnon"):
-                    found[key] = int(value.split()[0])
-    except OSError:
-        return None
-    return found.get("VmRSS"), found.get("RssAnon")
-
-
-def broker_pid():
-    out = subprocess.run(["pgrep", "-x", "beam.smp"], capture_output=True, text=True, check=False).stdout.split()
-    return int(out[0]) if out else None
-
-
 def broker_frames_sent():
     """Frames the broker has sent on all its connections, or None without rabbitmqctl."""
     try:
@@ -92,24 +63,6 @@ def broker_frames_sent():
     except (OSError, subprocess.TimeoutExpired):
         return None
     return sum(int(word) for word in out.split() if word.isdigit())
-
-
-def wakeups(pid):
-    """Voluntary context switches of all the process's threads: one per sleep."""
-    total = 0
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        total += int(line.split()[1])
-    except OSError:
-        return None
-    return total
-
-
-def median_max(values):
-    return (statistics.median(values), max(values)) if values else (float("nan"), float("nan"))
 
 
 def pids_of(cluster):
@@ -192,30 +145,14 @@ def idle_cost(binary, size, window_s):
     names = [f"idle-{index:03d}" for index in range(size)]
     leader = highest(names)
     cluster = idle_cluster(binary, names, "vigil-idle", status_file=False)
-
-    def agreed():
-        logs = {name: cluster.log_text(name) for name in names}
-        return "I am the leader" in logs[leader] and all(
-            f"leader is {leader}" in text for name, text in logs.items() if name != leader)
-
     try:
         cluster.start()
-        cluster.wait_for(f"{size} idle nodes agree (logs)", agreed, 120, poll_s=0.5)
+        cluster.wait_for(f"{size} idle nodes agree (logs)", lambda: agreed_in_logs(cluster, leader), 120, poll_s=0.5)
         time.sleep(HEARTBEAT_INTERVAL_S * 3)  # past the new leader's first judgements
-        pids = pids_of(cluster)
-        before = {name: (cpu_seconds(pid), wakeups(pid)) for name, pid in pids.items()}
-        started = time.monotonic()
-        time.sleep(window_s)
-        elapsed = time.monotonic() - started
-        cpu, wakes = [], []
-        for name, pid in pids.items():
-            if name == leader:
-                continue
-            cpu_after, wakes_after = cpu_seconds(pid), wakeups(pid)
-            if None not in (cpu_after, wakes_after, *before[name]):
-                cpu.append((cpu_after - before[name][0]) / elapsed * 100)
-                wakes.append((wakes_after - before[name][1]) / elapsed)
-        return {"nodes": size, "cpu": median_max(cpu), "wakeups": median_max(wakes), "restarts": len(cluster.relaunches())}
+        followers = {name: pid for name, pid in pids_of(cluster).items() if name != leader}
+        usage = idle_sample(followers, window_s).values()
+        return {"nodes": size, "cpu": median_max([u["cpu"] for u in usage]),
+                "wakeups": median_max([u["wakeups"] for u in usage]), "restarts": len(cluster.relaunches())}
     finally:
         cluster.close()
         cluster.remove_files()

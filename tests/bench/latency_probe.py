@@ -22,77 +22,13 @@ node gives everyone after connecting, so it measures the steady state.
 
 import argparse
 import os
-import re
-import signal
 import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-
-from cluster import RECONNECT_GRACE_S, Cluster, ClusterError, highest, log_time  # noqa: E402
+from probes import crash_trial
 
 NAMES = ["Zulu", "alpha", "b", "charlie_long_name", "d9"]
-CONNECTED_LINE = re.compile(r"^\[([0-9-]+ [0-9:.]+)\] .*connected to broker", re.M)
-PROBE_POLL_S = 0.01
-
-
-def wait_settled(cluster, leader):
-    """Until the leader's post-connect grace is over: a kill during it would
-    measure the grace, not the detector."""
-    def settled():
-        stamps = CONNECTED_LINE.findall(cluster.log_text(leader))
-        return stamps and time.time() > log_time(stamps[-1]) + RECONNECT_GRACE_S + 0.3
-    cluster.wait_for("the leader's connect grace to pass", settled, RECONNECT_GRACE_S + 10)
-
-
-def new_process_follows(cluster, name, old_pid, leader):
-    record = cluster.pid_record(name)
-    return record and record["pid"] != old_pid and cluster.follows(name, leader)
-
-
-def follower_trial(cluster, leader, victim):
-    offsets = cluster.log_offsets()
-    killed, killed_wall, killed_mono = cluster.signal(victim, signal.SIGKILL)
-    dead = cluster.wait_for(f"DEAD line for {victim}", lambda: [
-        stamp for _, name, stamp in cluster.dead_lines(offsets) if name == victim], 15, PROBE_POLL_S)
-    cluster.wait_for(f"{victim} rejoined", lambda: new_process_follows(cluster, victim, killed["pid"], leader),
-                     20, PROBE_POLL_S)
-    rejoined_s = time.monotonic() - killed_mono
-    cluster.wait_for("all agree again", lambda: cluster.agreed_leader() == leader, 15)
-    return dead[0] - killed_wall, rejoined_s
-
-
-def leader_trial(cluster, leader):
-    survivors = [name for name in NAMES if name != leader]
-    successor = highest(survivors)
-    killed, _, killed_mono = cluster.signal(leader, signal.SIGKILL)
-    cluster.wait_for(f"survivors agree on {successor}", lambda: cluster.agreed_leader(survivors) == successor,
-                     15, PROBE_POLL_S)
-    agreed_s = time.monotonic() - killed_mono
-    cluster.wait_for(f"{leader} relaunched and leading", lambda: new_process_follows(
-        cluster, leader, killed["pid"], leader) and cluster.agreed_leader() == leader, 20, PROBE_POLL_S)
-    return agreed_s, time.monotonic() - killed_mono
-
-
-def run_trial(binary, trial):
-    cluster = Cluster(binary, NAMES, label="vigil-probe")
-    try:
-        leader = cluster.start_and_converge()
-        wait_settled(cluster, leader)
-        followers = [name for name in NAMES if name != leader]
-        to_dead, to_rejoined = follower_trial(cluster, leader, followers[trial % len(followers)])
-        # The relaunched follower restarts nobody's grace but its own: the
-        # leader is still settled, so the leader trial can follow at once.
-        to_agreed, to_restored = leader_trial(cluster, leader)
-    except ClusterError:
-        cluster.close()
-        print(f"trial {trial + 1} failed; logs kept in {cluster.dir}", file=sys.stderr)
-        raise
-    cluster.close()
-    cluster.remove_files()
-    return {"kill-to-DEAD": to_dead, "kill-to-rejoined": to_rejoined,
-            "leader-kill-to-agreed": to_agreed, "leader-kill-to-restored": to_restored}
 
 
 def main():
@@ -106,7 +42,7 @@ def main():
     started = time.monotonic()
     samples = {}
     for trial in range(args.trials):
-        result = run_trial(os.path.abspath(args.node), trial)
+        result = crash_trial(os.path.abspath(args.node), NAMES, trial, "vigil-probe")
         print(f"trial {trial + 1}: " + "  ".join(f"{k} {v:.3f} s" for k, v in result.items()), flush=True)
         for metric, value in result.items():
             samples.setdefault(metric, []).append(value)
