@@ -1,6 +1,7 @@
 #include "amqp_transport.hpp"
 
 #include <amqp_tcp_socket.h>
+#include <poll.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -254,9 +255,21 @@ bool AmqpTransport::listen_to_followers(bool on) {
     return true;
 }
 
-AmqpTransport::Received AmqpTransport::receive(Millis timeout, std::string& body) {
+// Nothing buffered inside rabbitmq-c: both sockets can be waited on at once.
+// The wait is bounded (the sidecar's idle wait), so rabbitmq-c's consume call
+// below still runs often enough to send the AMQP heartbeats it owes.
+bool AmqpTransport::other_input_first(Millis timeout, int fd) {
+    if (fd < 0 || timeout <= Millis{0} || amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_)) return false;
+    pollfd fds[2] = {{amqp_get_sockfd(conn_), POLLIN, 0}, {fd, POLLIN, 0}};
+    if (poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return false;
+    return fds[0].revents == 0 && fds[1].revents != 0;
+}
+
+AmqpTransport::Received AmqpTransport::receive(Millis timeout, std::string& body, int also_wake_on) {
     if (!conn_) return Received::Closed;
     amqp_maybe_release_buffers(conn_);
+    if (other_input_first(timeout, also_wake_on)) return Received::Timeout;
+    if (also_wake_on >= 0) timeout = Millis{0};  // the socket is readable, or the wait is over
     amqp_envelope_t envelope;
     timeval wait = to_timeval(timeout);
     const amqp_rpc_reply_t reply = amqp_consume_message(conn_, &envelope, &wait, 0);

@@ -47,8 +47,9 @@ public:
     // Follower heartbeats are routed to the leader only: take the leader's
     // bindings, or the follower's again.
     bool listen_to_followers(bool on);
-    // Waits up to `timeout` for one message (0 = just look).
-    Received receive(Millis timeout, std::string& body);
+    // Waits up to `timeout` for one message (0 = just look). Returns Timeout
+    // early if `also_wake_on` (another input's fd, -1 = none) becomes readable.
+    Received receive(Millis timeout, std::string& body, int also_wake_on = -1);
 
     const std::string& error() const noexcept { return error_; }
     // Whether this connection hears queue.deleted events; if not, why not
@@ -60,6 +61,7 @@ private:
     bool check(amqp_rpc_reply_t reply, const char* what);
     bool fail(const std::string& what);
     Received handle_unexpected_frame();
+    bool other_input_first(Millis timeout, int fd);
     bool bind(const std::string& binding, bool on);
     void bind_broker_events();
 

@@ -116,13 +116,15 @@ std::optional<ContainerState> parse_inspect_line(const std::string& line) {
 
 }  // namespace
 
-std::optional<ContainerExit> parse_docker_event(const std::string& json_line) {
+std::optional<ContainerEvent> parse_docker_event(const std::string& json_line) {
     try {
         const json event = json::parse(json_line, nullptr, false);
         const std::string* type = string_member(event, "Type");
         const std::string* action = string_member(event, "Action");
         // "oom" comes before the "die" of the same end: one signal is enough.
-        if (type == nullptr || *type != "container" || action == nullptr || *action != "die") return std::nullopt;
+        if (type == nullptr || *type != "container" || action == nullptr || (*action != "die" && *action != "start")) {
+            return std::nullopt;
+        }
         const json* actor = member(event, "Actor");
         if (actor == nullptr) return std::nullopt;
         const json* attributes = member(*actor, "Attributes");
@@ -130,16 +132,17 @@ std::optional<ContainerExit> parse_docker_event(const std::string& json_line) {
         auto name = raw_name != nullptr ? container_name(*raw_name) : std::nullopt;
         if (!name) return std::nullopt;
 
-        ContainerExit exit{std::move(*name)};
+        ContainerEvent parsed{std::move(*name)};
         if (const auto nanos = int64_of(member(event, "timeNano")); nanos && *nanos > 0) {
-            exit.wall_ms = *nanos / 1'000'000;
+            parsed.wall_ms = *nanos / 1'000'000;
         } else if (const auto seconds = int64_of(member(event, "time"));
                    seconds && *seconds > 0 && *seconds <= INT64_MAX / 1000) {
-            exit.wall_ms = *seconds * 1000;
+            parsed.wall_ms = *seconds * 1000;
         }
-        exit.exit_code = exit_code_of(member(*attributes, "exitCode")).value_or(-1);
-        if (const std::string* id = string_member(*actor, "ID")) exit.id = *id;
-        return exit;
+        parsed.started = *action == "start";
+        if (!parsed.started) parsed.exit_code = exit_code_of(member(*attributes, "exitCode")).value_or(-1);
+        if (const std::string* id = string_member(*actor, "ID")) parsed.id = *id;
+        return parsed;
     } catch (const std::exception&) {  // nothing above should throw; bad input is a drop, never a crash
         return std::nullopt;
     }
@@ -225,7 +228,7 @@ std::vector<std::string> docker_events_argv(const std::vector<std::string>& name
     const std::vector<std::string> valid = valid_names(names);
     if (!names.empty() && valid.empty()) return {};
     std::vector<std::string> argv = {"docker", "events", "--format", "{{json .}}", "--filter", "type=container",
-                                     "--filter", "event=die"};
+                                     "--filter", "event=die", "--filter", "event=start"};
     // Docker ORs the values of one filter key and ANDs the keys.
     for (const std::string& name : valid) {
         argv.push_back("--filter");
@@ -253,21 +256,21 @@ DockerEvents::DockerEvents(const std::vector<std::string>& names, const std::str
       watching_(names.empty() || !names_.empty()),
       child_(docker_events_argv(names, label), backoff_initial, backoff_max, kMaxLineBytes) {}
 
-std::vector<ContainerExit> DockerEvents::poll(Millis now) {
-    std::vector<ContainerExit> exits;
-    if (!watching_) return exits;
+std::vector<ContainerEvent> DockerEvents::poll(Millis now) {
+    std::vector<ContainerEvent> events;
+    if (!watching_) return events;
     for (const std::string& line : child_.poll(now)) {
         if (blank(line)) continue;
-        auto exit = parse_docker_event(line);
-        if (!exit) {
+        auto event = parse_docker_event(line);
+        if (!event) {
             ++unreadable_;
             continue;
         }
         // Docker's container= filter also matches IDs: keep to the names asked for.
-        if (!names_.empty() && std::find(names_.begin(), names_.end(), exit->name) == names_.end()) continue;
-        exits.push_back(std::move(*exit));
+        if (!names_.empty() && std::find(names_.begin(), names_.end(), event->name) == names_.end()) continue;
+        events.push_back(std::move(*event));
     }
-    return exits;
+    return events;
 }
 
 std::optional<std::string> DockerEvents::take_news() {

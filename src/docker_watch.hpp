@@ -14,12 +14,15 @@
 
 namespace vigil {
 
-// A container's death, from one `docker events` line.
-struct ContainerExit {
+// A container's death or start, from one `docker events` line.
+struct ContainerEvent {
     std::string name;        // without Docker's leading '/'
     std::int64_t wall_ms{};  // wall clock (Unix ms) of the event; 0: the event had no usable time
-    int exit_code = -1;      // -1: the event had no usable exit code
+    int exit_code = -1;      // -1: the event had no usable exit code (a start has none)
     std::string id;          // the container's ID, "" if absent
+    bool started = false;    // "start" (a later life is on its way), else "die"
+
+    bool operator==(const ContainerEvent&) const = default;
 };
 
 // A container's state, from one line of `docker inspect`.
@@ -32,8 +35,8 @@ struct ContainerState {
 };
 
 // Pure: a line of `docker events --format '{{json .}}'` (Docker 20+), or
-// nothing unless it is a container's "die" with a valid container name.
-std::optional<ContainerExit> parse_docker_event(const std::string& json_line);
+// nothing unless it is a container's "die" or "start" with a valid name.
+std::optional<ContainerEvent> parse_docker_event(const std::string& json_line);
 
 // Pure: the output of docker_inspect_argv(), one `"/name" {state}` a line.
 // Lines that cannot be read are skipped, and counted in *unreadable if given.
@@ -63,7 +66,7 @@ public:
 
     // Non-blocking: starts or restarts `docker events` when due, and returns
     // the deaths reported since the last call.
-    std::vector<ContainerExit> poll(Millis now);
+    std::vector<ContainerEvent> poll(Millis now);
     // The transitions of the event stream for a log (LineChild::take_news).
     std::optional<std::string> take_news();
     bool running() const noexcept { return child_.running(); }

@@ -15,6 +15,7 @@
 
 #include "amqp_transport.hpp"
 #include "control_queue.hpp"
+#include "docker_signals.hpp"
 #include "restarter.hpp"
 #include "vigil/codec.hpp"
 #include "vigil/timing.hpp"
@@ -122,7 +123,12 @@ public:
           transport_(config_.broker, config_.control_exchange, config_.node_name, config_.max_message_bytes,
                      config_.heartbeat_timeout),
           restarter_(config_.restart),
-          reconnect_delay_(config_.broker.reconnect_backoff_initial) {}
+          reconnect_delay_(config_.broker.reconnect_backoff_initial) {
+        // Docker's events are worth following only where Docker restarts.
+        if (config_.restart.backend == RestartBackend::Docker && config_.docker_events) {
+            docker_ = std::make_unique<DockerSignals>(config_.expected_members, "");
+        }
+    }
 
     void run() {
         log_.info("vigil monitor started as '{}' (exchange '{}', broker {}:{})", config_.node_name,
@@ -146,6 +152,7 @@ private:
         }
         now = steady_now();
         execute(node_.tick(now), now);
+        feed_docker(now);
         for (const Restarter::Finished& done : restarter_.poll(now)) finished(done, now);
         if (now >= next_status_) publish_status(now);
     }
@@ -167,6 +174,24 @@ private:
         reconnect_delay_ = config_.broker.reconnect_backoff_initial;
         ++reconnects_;
         execute(node_.connected(now), now);
+    }
+
+    // The leader's Docker signals (docker_signals.hpp) into the core.
+    void feed_docker(Millis now) {
+        if (!docker_) return;
+        std::vector<std::string> members;
+        if (node_.is_leader()) {
+            for (const MemberView& member : node_.members(now)) members.push_back(member.name);
+        }
+        for (const Observation& observation : docker_->poll(node_.is_leader(), members, now)) {
+            execute(node_.observe(observation, now), now);
+        }
+        while (const auto news = docker_->take_news()) log_.warn("crash signals: {}", *news);
+        if (docker_->following() != docker_following_) {
+            docker_following_ = docker_->following();
+            log_.info(docker_following_ ? "crash signals: following docker events"
+                                        : "crash signals: not following docker events");
+        }
     }
 
     // Said when it changes: whether closed connections are seen at once.
@@ -196,6 +221,7 @@ private:
         Millis until = std::min(node_.next_due(now), now + kSidecarIdleWait);
         if (!transport_.connected()) until = std::min(until, std::max(next_connect_, now));
         if (restarter_.busy()) until = std::min(until, now + kSidecarPollInterval);
+        if (docker_) until = std::min(until, std::max(docker_->next_due(now), now));
         return until - now;
     }
 
@@ -203,7 +229,7 @@ private:
         std::string body;
         for (int i = 0; i < kMaxMessagesPerTurn && transport_.connected(); ++i) {
             const Millis wait = i == 0 ? wait_from(now) : Millis{0};
-            switch (transport_.receive(wait, body)) {
+            switch (transport_.receive(wait, body, docker_ ? docker_->fd() : -1)) {
                 case AmqpTransport::Received::Timeout:
                     return;
                 case AmqpTransport::Received::Oversized:
@@ -354,6 +380,7 @@ private:
         status.caution = node_.caution(now);
         status.signals = node_.signals();
         status.broker_events = transport_.connected() && transport_.broker_events();
+        status.docker_events = docker_ && docker_->following();
         const std::lock_guard lock(impl_.status_mutex);
         impl_.status = std::move(status);
     }
@@ -364,6 +391,8 @@ private:
     Node node_;
     AmqpTransport transport_;
     Restarter restarter_;
+    std::unique_ptr<DockerSignals> docker_;  // docker back-end only
+    bool docker_following_ = false;
     Millis reconnect_delay_;
     std::minstd_rand random_{std::random_device{}()};
     Millis next_connect_{0};

@@ -248,7 +248,7 @@ TEST_CASE("the highest name leads and everybody agrees", "[monitor]") {
     CHECK_FALSE(cluster.monitors[2]->is_leader());
 }
 
-TEST_CASE("the leader sees every member; a graceful stop hands leadership over", "[monitor]") {
+TEST_CASE("the leader sees every member, and a graceful stop hands leadership over", "[monitor]") {
     Cluster cluster({"node_1", "node_3", "node_2"});
     REQUIRE(eventually([&] { return cluster.all_agree_on("node_3"); }));
     REQUIRE(eventually([&] { return cluster.monitors[1]->status().members.size() == 2; }));
@@ -451,7 +451,7 @@ TEST_CASE("a restart command that cannot be spawned is counted as failed and the
 // pacing: MASS_SILENCE_PERCENT 100) with a command that hangs until
 // RESTART_TIMEOUT. The restarter runs at most 16 at a time and postpones the
 // rest until room frees up; the leader goes on heartbeating meanwhile.
-TEST_CASE("at most 16 restart commands run at once; the rest wait their turn while heartbeats go on", "[monitor]") {
+TEST_CASE("at most 16 restart commands run at once, and the rest wait their turn while heartbeats go on", "[monitor]") {
     std::string pattern = (std::filesystem::temp_directory_path() / "vigil_cap_XXXXXX").string();
     REQUIRE(mkdtemp(pattern.data()) != nullptr);
     const std::filesystem::path dir = pattern;

@@ -34,7 +34,7 @@ TEST_CASE("routing: topic patterns as the control exchange uses them", "[routing
     CHECK_FALSE(routing::matches("vigil.#", "other.all"));
 }
 
-TEST_CASE("routing: followers hear broadcasts and their own echo; the leader hears all, its own echo only "
+TEST_CASE("routing: followers hear broadcasts and their own echo, and the leader hears all, its own echo only "
           "through the binding it hears followers by", "[routing]") {
     // Follower f, another follower g, leader l.
     CHECK(receives("f", false, "l", Audience::Everyone));   // the leader's heartbeat

@@ -136,6 +136,8 @@ TEST_CASE("signals: what proves the life alive within the window, and what does 
         {"a heartbeat of its next link (it reconnected)", [](Core& z) { z.receive(beat("w", 2), 20500); }, false},
         {"a heartbeat of a later life", [](Core& z) { z.receive(beat("w", 1, Role::Follower, "z", kLife + 1), 20500); },
          false},
+        {"a heartbeat of another life, lower: the host's clock stepped back",
+         [](Core& z) { z.receive(beat("w", 1, Role::Follower, "z", kLife - 3), 20500); }, false},
         {"its goodbye (it meant to stop)",
          [](Core& z) { z.receive(Message{MessageType::Goodbye, "w", 1, Role::Follower, "z", kLife}, 20500); }, false},
         {"a late heartbeat of the closed link itself", [](Core& z) { z.receive(beat("w", 1), 20500); }, true},
@@ -169,6 +171,8 @@ TEST_CASE("signals: stale, moot and duplicate signals never restart anyone", "[s
          },
          &vigil::SignalCounters::stale},
         {"an earlier life", [](Core& z) { z.observe(closed("w", 1, kLife - 1), 20050); }, &vigil::SignalCounters::stale},
+        {"a life never heard (later, or from before a clock step)",
+         [](Core& z) { z.observe(closed("w", 1, kLife + 1), 20050); }, &vigil::SignalCounters::stale},
         {"an exit from before the life heard began", [](Core& z) { z.observe(exited("w", -5), 20050); },
          &vigil::SignalCounters::stale},
         {"about itself", [](Core& z) { z.observe(closed("z", 1, 1), 20050); }, &vigil::SignalCounters::moot},
@@ -375,7 +379,7 @@ TEST_CASE("signals: a heartbeat's link crosses the wire, and a bad one is a coun
               .error == vigil::DecodeError::OutOfRange);
 }
 
-TEST_CASE("signals: the leader probes a member whose end is reported; a live member answers from its link",
+TEST_CASE("signals: the leader probes a member whose end is reported, and a live member answers from its link",
           "[signals]") {
     Core z{config_for("z", {"w"})};
     z_leads(z, 20000);

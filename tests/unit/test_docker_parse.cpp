@@ -9,7 +9,7 @@
 
 #include "docker_watch.hpp"
 
-using vigil::ContainerExit;
+using vigil::ContainerEvent;
 using vigil::ContainerState;
 
 namespace {
@@ -41,45 +41,46 @@ TEST_CASE("docker events: a container's death is read, everything else is nothin
     struct Row {
         const char* what;
         std::string line;
-        std::optional<ContainerExit> expected;
+        std::optional<ContainerEvent> expected;
     };
     const std::vector<Row> rows = {
         {"Docker 20.10's own die line", kRealDie,
-         ContainerExit{"dreamy_joliot", 1796427160399, 0, "904381994d4d53d18f783836ca2fda1c64a4eee4b51882b7466ec91c8b867ed5"}},
-        {"exit code 137", die_event(), ContainerExit{"web", 1796427160399, 137, "abc123"}},
-        {"a leading '/' on the name", die_event(R"("name":"/web")"), ContainerExit{"web", 1796427160399, 137, "abc123"}},
+         ContainerEvent{"dreamy_joliot", 1796427160399, 0, "904381994d4d53d18f783836ca2fda1c64a4eee4b51882b7466ec91c8b867ed5"}},
+        {"exit code 137", die_event(), ContainerEvent{"web", 1796427160399, 137, "abc123"}},
+        {"a leading '/' on the name", die_event(R"("name":"/web")"), ContainerEvent{"web", 1796427160399, 137, "abc123"}},
         {"exit code as a number", die_event(R"("name":"web")", R"("exitCode":3)"),
-         ContainerExit{"web", 1796427160399, 3, "abc123"}},
-        {"no exit code", die_event(R"("name":"web")", ""), ContainerExit{"web", 1796427160399, -1, "abc123"}},
+         ContainerEvent{"web", 1796427160399, 3, "abc123"}},
+        {"no exit code", die_event(R"("name":"web")", ""), ContainerEvent{"web", 1796427160399, -1, "abc123"}},
         {"exit code not a number", die_event(R"("name":"web")", R"("exitCode":"abc")"),
-         ContainerExit{"web", 1796427160399, -1, "abc123"}},
+         ContainerEvent{"web", 1796427160399, -1, "abc123"}},
         {"exit code with a space", die_event(R"("name":"web")", R"("exitCode":" 1")"),
-         ContainerExit{"web", 1796427160399, -1, "abc123"}},
+         ContainerEvent{"web", 1796427160399, -1, "abc123"}},
         {"exit code too large for an int", die_event(R"("name":"web")", R"("exitCode":"99999999999")"),
-         ContainerExit{"web", 1796427160399, -1, "abc123"}},
+         ContainerEvent{"web", 1796427160399, -1, "abc123"}},
         {"exit code an object", die_event(R"("name":"web")", R"("exitCode":{})"),
-         ContainerExit{"web", 1796427160399, -1, "abc123"}},
+         ContainerEvent{"web", 1796427160399, -1, "abc123"}},
         {"no timeNano: time in seconds", die_event(R"("name":"web")", R"("exitCode":"1")", R"("time":1796427160)"),
-         ContainerExit{"web", 1796427160000, 1, "abc123"}},
+         ContainerEvent{"web", 1796427160000, 1, "abc123"}},
         {"timeNano beyond 64 bits: time",
          die_event(R"("name":"web")", R"("exitCode":"1")", R"("time":5,"timeNano":99999999999999999999)"),
-         ContainerExit{"web", 5000, 1, "abc123"}},
+         ContainerEvent{"web", 5000, 1, "abc123"}},
         {"timeNano a float: time", die_event(R"("name":"web")", R"("exitCode":"1")", R"("time":5,"timeNano":1e30)"),
-         ContainerExit{"web", 5000, 1, "abc123"}},
+         ContainerEvent{"web", 5000, 1, "abc123"}},
         {"timeNano a string: time", die_event(R"("name":"web")", R"("exitCode":"1")", R"("time":5,"timeNano":"7")"),
-         ContainerExit{"web", 5000, 1, "abc123"}},
+         ContainerEvent{"web", 5000, 1, "abc123"}},
         {"time that would overflow in ms: no time",
          die_event(R"("name":"web")", R"("exitCode":"1")", R"("time":9223372036854775807)"),
-         ContainerExit{"web", 0, 1, "abc123"}},
+         ContainerEvent{"web", 0, 1, "abc123"}},
         {"negative times: no time", die_event(R"("name":"web")", R"("exitCode":"1")", R"("time":-5,"timeNano":-5)"),
-         ContainerExit{"web", 0, 1, "abc123"}},
-        {"no time at all", die_event(R"("name":"web")", R"("exitCode":"1")", ""), ContainerExit{"web", 0, 1, "abc123"}},
+         ContainerEvent{"web", 0, 1, "abc123"}},
+        {"no time at all", die_event(R"("name":"web")", R"("exitCode":"1")", ""), ContainerEvent{"web", 0, 1, "abc123"}},
         {"no ID", R"({"Type":"container","Action":"die","Actor":{"Attributes":{"name":"web"}},"time":1})",
-         ContainerExit{"web", 1000, -1, ""}},
+         ContainerEvent{"web", 1000, -1, ""}},
 
         {"oom (its die follows)", R"({"Type":"container","Action":"oom","Actor":{"ID":"a","Attributes":{"name":"web"}}})",
          std::nullopt},
-        {"start", R"({"Type":"container","Action":"start","Actor":{"ID":"a","Attributes":{"name":"web"}}})", std::nullopt},
+        {"start", R"({"Type":"container","Action":"start","Actor":{"ID":"a","Attributes":{"name":"web"}}})",
+         ContainerEvent{"web", 0, -1, "a", true}},
         {"a network's disconnect",
          R"({"Type":"network","Action":"disconnect","Actor":{"ID":"n","Attributes":{"container":"abc","name":"bridge"}}})",
          std::nullopt},
@@ -249,7 +250,7 @@ TEST_CASE("rfc3339: Docker's times as Unix milliseconds", "[docker]") {
 
 TEST_CASE("docker argv: events and inspect, invalid names skipped", "[docker]") {
     const std::vector<std::string> events_base = {"docker", "events", "--format", "{{json .}}", "--filter",
-                                                  "type=container", "--filter", "event=die"};
+                                                  "type=container", "--filter", "event=die", "--filter", "event=start"};
     auto events = [&](std::vector<std::string> tail) {
         std::vector<std::string> argv = events_base;
         argv.insert(argv.end(), tail.begin(), tail.end());

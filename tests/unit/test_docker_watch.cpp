@@ -20,9 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "docker_signals.hpp"
 #include "docker_watch.hpp"
 
-using vigil::ContainerExit;
+using vigil::ContainerEvent;
 using vigil::DockerEvents;
 using vigil::DockerInspect;
 using vigil::Millis;
@@ -121,7 +122,7 @@ TEST_CASE("docker events: deaths delivered, the stream restarted after back-off,
                             "echo '" + die("db", 1, 1796427162) + "'\n"
                             "exit 1"};
     DockerEvents events{{"web", "db"}, "", Millis{50}, Millis{200}};
-    std::vector<ContainerExit> exits;
+    std::vector<ContainerEvent> exits;
     poll_until([&] { for (auto& exit : events.poll(now_ms())) exits.push_back(std::move(exit)); },
                [&] { return exits.size() >= 6; });  // three runs
     REQUIRE(exits.size() >= 6);
@@ -135,7 +136,7 @@ TEST_CASE("docker events: deaths delivered, the stream restarted after back-off,
     CHECK(events.unreadable_lines() >= 3);  // one 'not json' a run; "other" is not unreadable, only not ours
     CHECK(all_news(events) == std::vector<std::string>{"docker events exited (exit 1); retrying in 50 ms"});
     CHECK(docker.read("argv") ==
-          "events --format {{json .}} --filter type=container --filter event=die "
+          "events --format {{json .}} --filter type=container --filter event=die --filter event=start "
           "--filter container=web --filter container=db\n");
 }
 
@@ -170,7 +171,7 @@ TEST_CASE("docker events: an over-long line is dropped and counted, the next dea
                             "echo '" + die("web", 2, 1796427160) + "'\n"
                             "exec sleep 30"};
     DockerEvents events{{}, ""};
-    std::vector<ContainerExit> exits;
+    std::vector<ContainerEvent> exits;
     poll_until([&] { for (auto& exit : events.poll(now_ms())) exits.push_back(std::move(exit)); },
                [&] { return !exits.empty(); });
     REQUIRE(exits.size() == 1);
@@ -282,4 +283,69 @@ TEST_CASE("docker inspect: runs that fail, and runs with nothing to ask", "[dock
         CHECK(result->ok);  // exit 0, nothing printed
         CHECK(inspector.start({"db"}, now_ms()));
     }
+}
+
+TEST_CASE("docker signals: states and events as the core takes them", "[docker_watch]") {
+    const Millis steady{500000};
+    const std::int64_t wall = 1796427160000;
+    struct Row {
+        const char* status;
+        std::int64_t finished;
+        bool exited;
+    };
+    for (const Row& row : {Row{"exited", wall - 2000, true}, Row{"dead", wall - 2000, true},
+                           Row{"exited", 0, false}, Row{"running", wall - 2000, false},
+                           Row{"restarting", wall - 2000, false}, Row{"paused", 0, false},
+                           Row{"created", 0, false}}) {
+        INFO(row.status << " finished " << row.finished);
+        const auto observed = vigil::observation_of(vigil::ContainerState{"db", row.status, 1, row.finished, 0},
+                                                    steady, wall);
+        REQUIRE(observed.has_value() == row.exited);
+        if (observed) {
+            CHECK(observed->kind == vigil::Observation::Kind::ContainerExited);
+            CHECK(observed->at == steady - Millis{2000});  // on the steady clock
+        }
+    }
+    const auto died = vigil::observation_of(ContainerEvent{"web", wall - 30, 137, "id"}, steady, wall);
+    CHECK(died.kind == vigil::Observation::Kind::ContainerExited);
+    CHECK(died.at == steady - Millis{30});
+    const auto started = vigil::observation_of(ContainerEvent{"web", 0, -1, "id", true}, steady, wall);
+    CHECK(started.kind == vigil::Observation::Kind::ContainerStarted);
+    CHECK(started.at == steady);  // no time given: now
+}
+
+TEST_CASE("docker signals: the leader follows the events and reconciles every member once the stream runs",
+          "[docker_watch]") {
+    const FakeDocker docker{"case \"$1\" in\n"
+                            "events) echo \"{\\\"Type\\\":\\\"container\\\",\\\"Action\\\":\\\"die\\\",\\\"Actor\\\":{\\\"ID\\\":\\\"x\\\","
+                            "\\\"Attributes\\\":{\\\"exitCode\\\":\\\"137\\\",\\\"name\\\":\\\"web\\\"}},\\\"time\\\":$(date +%s)}\"\n"
+                            "  exec sleep 30 ;;\n"
+                            "inspect) echo \"\\\"/db\\\" {\\\"Status\\\":\\\"exited\\\",\\\"StartedAt\\\":\\\"2026-01-01T00:00:00Z\\\","
+                            "\\\"FinishedAt\\\":\\\"$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)\\\",\\\"ExitCode\\\":137}\"\n"
+                            "  echo '\"/web\" {\"Status\":\"running\",\"StartedAt\":\"2026-01-01T00:00:00Z\","
+                            "\"FinishedAt\":\"0001-01-01T00:00:00Z\",\"ExitCode\":0}' ;;\n"
+                            "esac\n"};
+    vigil::DockerSignals signals({"web", "db"}, "");
+    CHECK(signals.poll(false, {}, now_ms()).empty());  // a follower follows nothing
+    CHECK_FALSE(signals.following());
+    std::vector<vigil::Observation> seen;
+    poll_until(
+        [&] {
+            for (auto& o : signals.poll(true, {"web", "db"}, now_ms())) seen.push_back(std::move(o));
+        },
+        [&] { return seen.size() >= 2; });
+    REQUIRE(seen.size() == 2);
+    CHECK(signals.following());
+    for (const auto& o : seen) {
+        INFO(o.name);
+        CHECK(o.kind == vigil::Observation::Kind::ContainerExited);
+        CHECK((o.name == "web" || o.name == "db"));
+        CHECK(o.at <= now_ms() + Millis{50});
+        CHECK(o.at > now_ms() - Millis{5000});  // Docker's "now", on our clock
+    }
+    CHECK(signals.poll(false, {}, now_ms()).empty());  // stepped down: the stream stops
+    CHECK_FALSE(signals.following());
+    bool said = false;
+    while (const auto news = signals.take_news()) said = said || news->find("not leading") != std::string::npos;
+    CHECK(said);
 }
