@@ -54,12 +54,24 @@ bool CrashReports::heard(const std::string& name, std::uint64_t incarnation, std
 }
 
 bool CrashReports::started(const std::string& name, Millis at) {
+    auto [start, fresh] = last_start_.emplace(name, at);
+    if (!fresh) start->second = std::max(start->second, at);
     const auto it = pending_.find(name);
     if (it == pending_.end() || it->second.kind != Observation::Kind::ContainerExited || at < it->second.at) {
         return false;
     }
     pending_.erase(it);
     return true;
+}
+
+bool CrashReports::started_since(const std::string& name, Millis at) const {
+    const auto it = last_start_.find(name);
+    return it != last_start_.end() && it->second >= at;
+}
+
+void CrashReports::forget(const std::string& name) {
+    pending_.erase(name);
+    last_start_.erase(name);
 }
 
 void CrashReports::defer(const std::string& name, Millis at) {

@@ -295,17 +295,24 @@ Output Node::observe(const Observation& observation, Millis now) {
     switch (observation.kind) {
         case Observation::Kind::LinkClosed: ++signals_.link_closed; break;
         case Observation::Kind::ContainerExited: ++signals_.container_exited; break;
-        case Observation::Kind::ContainerStarted:
-            ++signals_.container_started;
-            if (reports_.started(name, observation.at)) ++signals_.disproved;
-            return out;
+        case Observation::Kind::ContainerStarted: ++signals_.container_started; break;
     }
     // Not while cut off (a broker restart closes every connection: an outage,
-    // not a mass death), nor about a member that left or is being restarted
-    // (its restart's own stop, or a crash during the boot grace: back-off
-    // rules apply, and heartbeats see it).
-    if (!connected_ || name == config_.self || !accept_name(name) || !detector_.knows(name) ||
-        detector_.liveness(name) == Liveness::Departed || planner_.restarting(name, now)) {
+    // not a mass death), nor about anyone but a member.
+    if (!connected_ || name == config_.self || !accept_name(name) || !detector_.knows(name)) {
+        ++signals_.moot;
+        return out;
+    }
+    // A start is remembered whoever started it: an exit from before it, even
+    // one that Docker's stream delivers after it, is an earlier life's.
+    if (observation.kind == Observation::Kind::ContainerStarted) {
+        if (reports_.started(name, observation.at)) ++signals_.disproved;
+        return out;
+    }
+    // Nor about a member that left or is being restarted (its restart's own
+    // stop, or a crash during the boot grace: back-off rules apply, and
+    // heartbeats see it).
+    if (detector_.liveness(name) == Liveness::Departed || planner_.restarting(name, now)) {
         ++signals_.moot;
         return out;
     }
@@ -341,7 +348,8 @@ bool Node::signal_is_stale(const Observation& observation) const {
         if (life.incarnation == 0) return false;
         return observation.incarnation != life.incarnation || observation.link < life.link;
     }
-    return life.heard_since && *life.heard_since >= observation.at;
+    return (life.heard_since && *life.heard_since >= observation.at) ||
+           reports_.started_since(observation.name, observation.at);
 }
 
 // Reports whose window passed with no sign of life are deaths, for a leader

@@ -47,8 +47,13 @@ public:
     // A message of this life and link was heard: another life, or a later
     // link of the same life, disproves the report. True if it did.
     bool heard(const std::string& name, std::uint64_t incarnation, std::uint64_t link);
-    // Its container started after the exit reported: a later life is on its way.
+    // Its container started at `at`: a later life is on its way. An exit
+    // reported from before then (pending, or still to come: Docker's events
+    // may arrive out of order) is about an earlier life. True if it
+    // disproved a pending report.
     bool started(const std::string& name, Millis at);
+    bool started_since(const std::string& name, Millis at) const;
+    void forget(const std::string& name);
     void drop(const std::string& name) { pending_.erase(name); }
     // Not confirmed before `at` (a probe's answer may still be on its way).
     void defer(const std::string& name, Millis at);
@@ -63,6 +68,7 @@ public:
 
 private:
     std::map<std::string, Report> pending_;  // at most one per member: bounded by the table
+    std::map<std::string, Millis> last_start_;  // members' containers' latest starts
 };
 
 }  // namespace vigil

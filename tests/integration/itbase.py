@@ -27,10 +27,12 @@ class ClusterTest(unittest.TestCase):
     EXTRA_ENV = None
     RELAYS = False  # True: each node reaches the broker through its own relay.Relay
     EXPECTED_MEMBERS = True  # False: EXPECTED_MEMBERS unset, members known by hearing and gossip
+    TIMEOUTS = None  # None: the fast integration timings (cluster.TIMEOUTS); {}: the library's defaults
 
     def setUp(self):
         self.cluster = Cluster(node_binary(), self.NAMES, extra_env=self.EXTRA_ENV, relays=self.RELAYS,
-                               expected_members=self.EXPECTED_MEMBERS)
+                               expected_members=self.EXPECTED_MEMBERS, timeouts=self.TIMEOUTS,
+                               **({} if self.TIMEOUTS is None else {"status_fresh_s": 3.5}))
         self.addCleanup(self.cluster.close)  # runs even when setUp fails below
         self.leader = self.cluster.start_and_converge()
         self.followers = [name for name in self.NAMES if name != self.leader]

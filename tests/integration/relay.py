@@ -5,6 +5,7 @@ traffic, for the partition tests. Standard library only.
     relay.port                           # give this to the node as RABBITMQ_PORT
     relay.blackhole(True)                # a pulled cable: nothing moves, nothing closes
     relay.blackhole(False)               # new bytes flow again on the same connections
+    relay.reset()                        # a blink: every open connection closes, new ones are welcome
     relay.close()
 
 Black-holed, the relay still accepts connections and still reads every socket,
@@ -52,6 +53,7 @@ class Relay:
         self._lock = threading.RLock()
         self._blackholed = False
         self._closing = False
+        self._resets = 0    # reset() calls the loop has not carried out yet
         self.forwarded = 0  # bytes delivered to a peer
         self.dropped = 0    # bytes read and thrown away while black-holed
         self.accepted = 0
@@ -76,6 +78,12 @@ class Relay:
             if on:  # what was queued before the switch is dropped, never delivered later
                 for pipe in self._pipes.values():
                     self._drop_pending(pipe)
+
+    def reset(self):
+        """Closes both sides of every open connection (the loop does it within
+        SELECT_S): each peer sees its connection end, and may connect again."""
+        with self._lock:
+            self._resets += 1
 
     @property
     def blackholed(self):
@@ -118,6 +126,10 @@ class Relay:
                 if self._closing:
                     return
                 blackholed = self._blackholed
+                resets, self._resets = self._resets, 0
+            if resets:
+                for pipe in {id(p): p for p in self._pipes.values()}.values():
+                    self._close_pipe(pipe)
             if not blackholed:
                 self._flush_heal()
             self._update_interest(blackholed)

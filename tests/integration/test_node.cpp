@@ -77,6 +77,12 @@ nlohmann::json status_json(const vigil::Status& status, bool hung, bool stopped)
             {"drops", status.drops.total()},
             {"hears_itself", status.hears_itself},
             {"caution", status.caution},
+            {"broker_events", status.broker_events},
+            {"signals",
+             {{"link_closed", status.signals.link_closed},
+              {"stale", status.signals.stale},
+              {"disproved", status.signals.disproved},
+              {"confirmed", status.signals.confirmed}}},
             {"hung", hung},
             {"stopped", stopped},
             {"members", members}};
