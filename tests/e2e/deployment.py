@@ -226,8 +226,9 @@ class Deployment:
         state = self.state(name)
         return parse_docker_time(state["StartedAt"]) if state else None
 
-    def kill(self, name, signal=None):
-        argv = ["docker", "kill"] + ([f"--signal={signal}"] if signal else []) + [self._ours(name)]
+    def kill(self, name, signal=None, *also):
+        """docker kill of name (and of `also`, in the same command: at once)."""
+        argv = ["docker", "kill"] + ([f"--signal={signal}"] if signal else []) + [self._ours(n) for n in (name, *also)]
         run(argv, timeout=30)
 
     def stop(self, name, grace_s=10):

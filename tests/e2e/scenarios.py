@@ -9,7 +9,7 @@ from cluster import (CheckFailed, agreement, claims, current_claim, describe_vie
                      expected_leader, first_line, heard_since, lines_matching, require,
                      wait_for, wait_settled)
 from steps import (BOUND_S, CHAOS_BOUND_S, CHAOS_KILL_RE, DONE_RE, PIPELINE_S, PROGRESS_RE,
-                   SETTLE_S, check_result, dead_lines_about, kill, lifecycle_events, no_line_anywhere,
+                   SETTLE_S, check_result, dead_lines_about, kill, kill_together, lifecycle_events, no_line_anywhere,
                    reattach_all, stays_down, stays_quiet, wait_dead_line, wait_done,
                    wait_duplicates_ignored, wait_heard_again, wait_restart_finished, wait_started)
 
@@ -88,6 +88,29 @@ def leader_failure(ctx):
     ctx.measure("leader kill -> old leader leads again", back_in_office - died, SETTLE_S)
     return (f"{successor} agreed by all survivors after {elected:.1f} s, restarted {leader} "
             f"(running after {started - died:.1f} s), {leader} leads again after {back_in_office - died:.1f} s")
+
+
+# -- 3b. the leader and a follower at once: the new leader finds the follower dead at once --
+
+def leader_and_follower_failure(ctx, follower="worker_1"):
+    """Both killed in one command, so the follower is dead before anyone leads again: the
+    successor learns of it from the broker's report of its closed connection (taken as a
+    follower, probed once leading) or from `docker inspect` when it takes the lead, and
+    restarts it at once rather than a heartbeat timeout later."""
+    dep, names = ctx.dep, ctx.dep.members
+    leader = wait_settled(dep, names, SETTLE_S)
+    successor = expected_leader([n for n in names if n not in (leader, follower)])
+    died = dict(zip((leader, follower), kill_together(ctx, [leader, follower])))
+    follower_dead_at, reporter = wait_dead_line(ctx, follower, died[follower])
+    require(reporter == successor, f"{reporter} restarted {follower}, expected the successor {successor}")
+    leader_dead_at, reporter = wait_dead_line(ctx, leader, died[leader])
+    require(reporter == successor, f"{reporter} restarted the old leader {leader}, expected {successor}")
+    wait_started(ctx, follower, died[follower])
+    wait_started(ctx, leader, died[leader])
+    wait_settled(dep, names, SETTLE_S)
+    found = ctx.measure("leader + follower kill -> follower's restart issued", follower_dead_at - died[follower])
+    return (f"{successor} restarted {follower} {found:.1f} s and {leader} "
+            f"{leader_dead_at - died[leader]:.1f} s after they died; {leader} leads again")
 
 
 # -- 4. hang -> apoptosis -> restart -------------------------------------------------------

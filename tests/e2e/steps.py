@@ -46,6 +46,14 @@ def kill(ctx, name, signal=None):
     return event[0]
 
 
+def kill_together(ctx, names):
+    """One docker kill of several: the time each died (from their die events)."""
+    before = ctx.now() - 1.0
+    ctx.dep.kill(names[0], None, *names[1:])
+    return [wait_for(f"{name} to die", lambda name=name: ctx.dep.first_event("die", name, before), 30)[0]
+            for name in names]
+
+
 def wait_dead_line(ctx, victim, since, reporters=None):
     """The first `Node <victim> is DEAD. Restarting...` after since: (time, reporter)."""
     pattern = rf"Node {re.escape(victim)} is DEAD\. Restarting\.\.\."

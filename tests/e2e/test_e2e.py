@@ -39,6 +39,7 @@ def plans(chaos_seed):
             ("1 normal operation", scenarios.normal_operation),
             ("2 worker failure", scenarios.worker_failure),
             ("3 leader failure", scenarios.leader_failure),
+            ("3b leader and a follower at once", scenarios.leader_and_follower_failure),
             ("4 hang -> apoptosis -> restart", scenarios.hang),
             ("frozen (docker pause) -> restart", scenarios.frozen),
             ("graceful stop is not resurrected", scenarios.graceful_stop),
