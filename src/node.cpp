@@ -280,6 +280,9 @@ Output Node::receive(const Message& message, Millis now) {
     if (reports_.heard(message.from, message.incarnation, message.link)) ++signals_.disproved;
     if (message.probe && message.type == MessageType::Heartbeat) answer(message.from, out);
     learn_gossip(message, now, out);
+    // Sent before the end that is reported of it, delivered after: no word
+    // on who leads (a dead leader's late heartbeat would be followed again).
+    if (reports_.pending(message.from)) return out;
     absorb(election_.on_message(message, now), now, out);
     return out;
 }

@@ -34,11 +34,20 @@ struct Bounds {
     // A member dies at t: its last heartbeat reached the leader by t + delay;
     // the leader judges it on its first tick a timeout later (its proof of
     // its own path, an interval and a margin later, comes sooner than that).
-    Millis detect() const { return o.timing.heartbeat_timeout + o.tick_max + o.delay_cap + kPoll; }
+    // With the broker's signals, the leader hears of the closed connection at
+    // once (no signal faults here) and confirms it a reconnect window later.
+    Millis detect() const {
+        if (o.broker_signals) return o.timing.reconnect_window + o.tick_max + o.signal_weather.delay_max + kPoll;
+        return o.timing.heartbeat_timeout + o.tick_max + o.delay_cap + kPoll;
+    }
     // The leader dies at t: the highest survivor times it out as above,
     // elects, waits an election timeout for ANSWERs no one sends, and its
     // COORDINATOR reaches the others.
+    // With the broker's signals: the highest survivor hears of the leader's
+    // closed connection, leads at its next tick with nobody above it left to
+    // answer, and its COORDINATOR reaches the others.
     Millis failover() const {
+        if (o.broker_signals) return o.signal_weather.delay_max + 2 * o.tick_max + o.delay_cap + kPoll;
         return o.timing.heartbeat_timeout + o.timing.election_timeout + 2 * o.tick_max + 2 * o.delay_cap + kPoll;
     }
     // The restart after `in_a_row` restarts in a row waits this long (0 first).
@@ -244,7 +253,7 @@ private:
     std::uint64_t seed_;
     std::vector<std::string> names_;
     SimOptions options_;
-    vigil::sim::Trace trace_{0};
+    vigil::sim::Trace trace_{static_cast<int>(env_number("VIGIL_SIM_TRACE", 0))};
     std::unique_ptr<Simulation> sim_;
 };
 
@@ -280,4 +289,15 @@ TEST_CASE("recoveries come within bounds derived from the configuration", "[sim]
 
 TEST_CASE("recoveries come within bounds derived from the shipped configuration", "[sim][liveness]") {
     sweep("shipped timings", 100, vigil::sim::use_shipped);
+}
+
+// The broker's fast crash signals (no faults of their own here): a crash is
+// restarted a reconnect window after it, far below the heartbeat timeout, and
+// a dead leader is replaced within a tick or two and a delivery.
+TEST_CASE("with fast crash signals, recoveries come within a reconnect window", "[sim][liveness]") {
+    sweep("signals, fast timings", 300, [](SimOptions& o) { o.broker_signals = true; });
+    sweep("signals, shipped timings", 100, [](SimOptions& o) {
+        vigil::sim::use_shipped(o);
+        o.broker_signals = true;
+    });
 }
