@@ -258,8 +258,6 @@ std::size_t FailureDetector::remaining_above(const std::string& name, const std:
     return count;
 }
 
-bool FailureDetector::any_above(const std::string& name) const { return members_.upper_bound(name) != members_.end(); }
-
 bool FailureDetector::declare_dead(const std::string& name) {
     const auto it = members_.find(name);
     if (it == members_.end() || it->second.liveness != Liveness::Alive) return false;

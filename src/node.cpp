@@ -440,11 +440,12 @@ std::vector<std::string> Node::presumed_gone() const {
 
 // Every higher name is gone as far as we know (departed, or the end of the
 // very life and link we heard reported; a Dead mark may be old news from when
-// we led), and we know at least one (or every member, as configured): no
-// ANSWER can come, so waiting for one only delays the hand-over.
+// we led): no ANSWER can come, so waiting for one only delays the hand-over.
+// Only with EXPECTED_MEMBERS does a node know every name; without, a node
+// that just started has not heard of them all.
 bool Node::unopposed() const {
-    if (detector_.remaining_above(config_.self, reports_.exact_names()) != 0) return false;
-    return detector_.any_above(config_.self) || !config_.expected_members.empty();
+    return !config_.expected_members.empty() &&
+           detector_.remaining_above(config_.self, reports_.exact_names()) == 0;
 }
 
 // Elections act on silence too: a follower whose leader went quiet elects only

@@ -82,8 +82,6 @@ public:
     // Members not Departed (Alive or Dead: a Dead mark may be old news) whose
     // name sorts after `name`, but those in `except`.
     std::size_t remaining_above(const std::string& name, const std::vector<std::string>& except) const;
-    // Any member at all (whatever its state) whose name sorts after `name`.
-    bool any_above(const std::string& name) const;
     std::vector<std::string> dead() const;
 
     Liveness liveness(const std::string& name) const;

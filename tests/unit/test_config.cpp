@@ -135,6 +135,18 @@ TEST_CASE("config: valid settings, by source", "[config]") {
              CHECK(c.mass_silence_percent == 70);
              CHECK(c.mass_silence_pace == Millis{500});
          }},
+        {"fast signal knobs", with({{"RECONNECT_WINDOW", "2s"}, {"DOCKER_EVENTS", "off"}}), "",
+         [](const Config& c) {
+             CHECK(c.reconnect_window == Millis{2000});
+             CHECK_FALSE(c.docker_events);
+         }},
+        {"fast signal defaults: a 1 s window, Docker's events followed", named, "",
+         [](const Config& c) {
+             CHECK(c.reconnect_window == Millis{1000});
+             CHECK(c.docker_events);
+         }},
+        {"the shortest window: the first reconnect back-off and a trip", with({{"RECONNECT_WINDOW", "750ms"}}), "",
+         [](const Config& c) { CHECK(c.reconnect_window == Millis{750}); }},
         {"mass silence defaults: half, one per interval", named, "",
          [](const Config& c) {
              CHECK(c.mass_silence_percent == 50);
@@ -265,6 +277,9 @@ TEST_CASE("config: invalid values fail with the key and the value", "[config]") 
         {"timeout 1249 ms for an interval of 500 ms", with({{"HEARTBEAT_INTERVAL", "500ms"}, {"HEARTBEAT_TIMEOUT", "1249ms"}}),
          "", {"HEARTBEAT_TIMEOUT"}},
         {"mass silence share 0", with({{"MASS_SILENCE_PERCENT", "0"}}), "", {"MASS_SILENCE_PERCENT", "0"}},
+        {"a reconnect window a blink outlasts", with({{"RECONNECT_WINDOW", "749ms"}}), "",
+         {"RECONNECT_WINDOW", "749ms", "reconnect back-off"}},
+        {"docker events neither on nor off", with({{"DOCKER_EVENTS", "maybe"}}), "", {"DOCKER_EVENTS", "maybe"}},
         {"election timeout 1 ms", with({{"ELECTION_TIMEOUT", "1ms"}}), "", {"ELECTION_TIMEOUT", "1ms"}},
         {"election timeout below two broker trips", with({{"ELECTION_TIMEOUT", "499ms"}}), "", {"ELECTION_TIMEOUT"}},
         {"back-off reset 0", with({{"RESTART_BACKOFF_RESET_AFTER", "0"}}), "", {"RESTART_BACKOFF_RESET_AFTER"}},
