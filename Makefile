@@ -58,7 +58,7 @@ bench-scale: broker build
 TRIALS      ?= 5
 IDLE_WINDOW ?= 60
 bench-peers: broker build
-	@scripts/ensure-peers.sh
+	@scripts/ensure-deps.sh serf etcd-server etcd-client
 	python3 -u tests/bench/bench_peers.py --node $(BUILD)/tests/integration/vigil_test_node --trials $(TRIALS) --idle-window $(IDLE_WINDOW)
 
 # Each planted defect (scripts/mutants.py) must be killed by the fast suite;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages vigil needs to build and test, if missing.
+# Installs the Debian packages vigil needs to build and test, if missing;
+# or, given names (make bench-peers: serf etcd-server etcd-client), those.
 set -euo pipefail
 packages=(cmake make g++ pkg-config librabbitmq-dev nlohmann-json3-dev libspdlog-dev catch2 rabbitmq-server python3)
+[ $# -eq 0 ] || packages=("$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -294,12 +294,14 @@ def serf_trial(trial):
         return {"serf_failed_first": min(times), "serf_failed_all": max(times)}
 
 
-def serf_idle(window_s):
-    with SerfCluster() as serf:
+def peer_idle(cluster_class, window_s):
+    """CPU and memory of each process of a fresh, settled peer cluster over the window."""
+    with cluster_class() as peers:
         time.sleep(SETTLE_S)
-        usage = idle_sample({proc.name: proc.pid for proc in serf.procs}, window_s)
-        if len(usage) != len(serf.procs):
-            raise HarnessError("a Serf agent stopped during the idle window" + serf.diagnostics())
+        usage = idle_sample({proc.name: proc.pid for proc in peers.procs}, window_s)
+        if len(usage) != len(peers.procs):
+            raise HarnessError(f"a {cluster_class.__name__} process stopped during the idle window" +
+                               peers.diagnostics())
         return list(usage.values())
 
 
@@ -378,15 +380,6 @@ def etcd_trial(_trial):
                    lambda: etcd.agreed_leader(indexes) == new, 10, 0.2, etcd.diagnostics)
         times = [stamp - killed_at for stamp, _ in found]
         return {"etcd_leader_first": min(times), "etcd_leader_all": max(times)}
-
-
-def etcd_idle(window_s):
-    with EtcdCluster() as etcd:
-        time.sleep(SETTLE_S)
-        usage = idle_sample({proc.name: proc.pid for proc in etcd.procs}, window_s)
-        if len(usage) != len(etcd.procs):
-            raise HarnessError("an etcd member stopped during the idle window" + etcd.diagnostics())
-        return list(usage.values())
 
 
 # --- vigil --------------------------------------------------------------------------
@@ -521,7 +514,7 @@ def main():
     missing = [tool for tool, skip in (("serf", args.skip_serf), ("etcd", args.skip_etcd), ("etcdctl", args.skip_etcd))
                if not skip and not shutil.which(tool)]
     if missing:
-        sys.exit(f"bench-peers: {', '.join(missing)} not installed (scripts/ensure-peers.sh)")
+        sys.exit(f"bench-peers: {', '.join(missing)} not installed (scripts/ensure-deps.sh serf etcd-server etcd-client)")
 
     # A SIGTERM (or a lost terminal) unwinds like Ctrl-C, so every cleanup runs.
     def stop(signum, _frame):
@@ -536,9 +529,9 @@ def main():
     samples, failed = {}, []
     parts = []
     if not args.skip_serf:
-        parts.append(("serf", serf_trial, lambda: serf_idle(args.idle_window), None))
+        parts.append(("serf", serf_trial, lambda: peer_idle(SerfCluster, args.idle_window), None))
     if not args.skip_etcd:
-        parts.append(("etcd", etcd_trial, lambda: etcd_idle(args.idle_window), None))
+        parts.append(("etcd", etcd_trial, lambda: peer_idle(EtcdCluster, args.idle_window), None))
     if not args.skip_vigil:
         binary = os.path.abspath(args.node)
         parts.append(("vigil", lambda trial: vigil_trial(binary, trial), lambda: vigil_idle(binary, args.idle_window),

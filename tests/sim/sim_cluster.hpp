@@ -220,6 +220,7 @@ private:
         bool via_broker = true;
     };
     void link_closing(std::size_t slot);
+    void report_link_closed(std::size_t slot);
     void container_event(std::size_t slot, Observation::Kind kind);
     void send_signal(const SimSignal& signal, std::size_t to, std::uint64_t tag);
     void on_signal(const SimEvent& event);

@@ -119,6 +119,7 @@ struct SimOptions {
     std::optional<Timing> core_timing;  // the core and watchdog get this instead of `timing`
     bool restarts_never_work = false;   // every restart command fails, even after heal()
     bool double_restarts = false;       // every restart a node emits is run twice
+    bool lying_signals = false;         // the broker now and then reports a live connection closed
 
     // The sweep's fault durations are drawn for a 1 s heartbeat timeout and
     // scaled by this (the production sweep: 6).

@@ -9,8 +9,13 @@ namespace vigil::sim {
 // node connected now is told (queue.deleted), unless the broker itself is
 // down (an outage closes every connection and tells nobody).
 void Simulation::link_closing(std::size_t slot) {
+    if (options_.broker_signals && !broker_down_) report_link_closed(slot);
+}
+
+// ... also what a lying broker says of a live connection (self-test only).
+void Simulation::report_link_closed(std::size_t slot) {
     const auto& p = slots_[slot].process;
-    if (!options_.broker_signals || broker_down_ || !network_.up(slot) || !p || p->queue_link == 0) return;
+    if (!network_.up(slot) || !p || p->queue_link == 0) return;
     Observation closed{Observation::Kind::LinkClosed, slots_[slot].name, p->queue_incarnation, p->queue_link, Millis{0}};
     signals_.push_back(SimSignal{std::move(closed), true});
     for (std::size_t to = 0; to < slots_.size(); ++to) {
