@@ -170,6 +170,38 @@ MUTANTS = [
     ('a life held as departed is not told so', 'src/node.cpp', [
         ('            correct(message.from, out);\n', ''),
     ]),
+    # Fast crash signals (issue 7).
+    ('closed links of an earlier link taken', 'src/node.cpp', [
+        ('        return observation.incarnation != life.incarnation || observation.link < life.link;',
+         '        return observation.incarnation != life.incarnation;'),
+    ]),
+    ('no reconnect window: a closed connection is a death at once', 'src/node.cpp', [
+        ('report.confirm_at = now + (closed ? config_.reconnect_window : config_.exit_confirm);',
+         'report.confirm_at = now + (closed ? Millis{0} : config_.exit_confirm);'),
+    ]),
+    ('a later link does not disprove a report', 'src/crash_reports.cpp', [
+        ('                            link > report.link;', '                            link > report.link + 1000;'),
+    ]),
+    ('signals from before a disconnection kept', 'src/node.cpp', [
+        ("    reports_.clear();  // what we heard of others' ends while connected is no proof now\n", ''),
+    ]),
+    ("a leader's reported end ignored", 'src/node.cpp', [
+        ('    if (election_.following() && election_.leader() == name) absorb(election_.leader_left(now), now, out);\n',
+         ''),
+    ]),
+    ('unopposed by gossip and old Dead marks', 'src/node.cpp', [
+        ('detector_.remaining_above(config_.self, reports_.exact_names()) == 0;',
+         'detector_.present_above(config_.self, reports_.names()) == 0;'),
+    ]),
+    ('probes not answered', 'src/node.cpp', [
+        ('    if (message.probe && message.type == MessageType::Heartbeat) answer(message.from, out);\n', ''),
+    ]),
+    ("a reported leader's late heartbeat followed", 'src/node.cpp', [
+        ('    if (reports_.pending(message.from)) return out;\n', ''),
+    ]),
+    ("Docker's starts forgotten", 'src/node.cpp', [
+        ('           reports_.started_since(observation.name, observation.at);', '           false;'),
+    ]),
 ]
 
 

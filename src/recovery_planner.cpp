@@ -118,7 +118,9 @@ void RecoveryPlanner::learn(const RestartNote& note, Millis now) {
         return;
     }
     if (!newer) return;  // our news is fresher: we tell them, not they us
-    node.in_a_row = count;
+    // Two leaders (one stepping down) may each have counted: keep the larger,
+    // so that a newer restart with a lower count does not shorten the back-off.
+    node.in_a_row = std::max(node.in_a_row, count);
     node.last_restart = restarted_at;
     // A restart issued before we heard a new life of it is over, whatever a
     // late or stale note says.
