@@ -256,8 +256,10 @@ def server_killed_mid_run(ctx):
     dead_at, reporter = wait_dead_line(ctx, "server", died)
     require(reporter == leader, f"{reporter} restarted the server, but the leader is {leader}")
     started = wait_started(ctx, "server", died)
+    # Since the kill, not the start event: the new process logs within milliseconds of
+    # its start, and Docker's start event can come after its first lines.
     resumed = wait_for("the server to log 'resuming: K of N results already on disk'",
-                       lambda: first_line(dep, "server", r"resuming: (\d+) of (\d+) results", started), BOUND_S)
+                       lambda: first_line(dep, "server", r"resuming: (\d+) of (\d+) results", died), BOUND_S)
     kept = int(resumed[2].group(1))
     require(0 < kept < size, f"resumed with {kept} of {size} results on disk")
     done = wait_done(ctx, started)
