@@ -194,7 +194,7 @@ MUTANTS = [
          'detector_.present_above(config_.self, reports_.names()) == 0;'),
     ]),
     ('probes not answered', 'src/node.cpp', [
-        ('    if (message.probe && message.type == MessageType::Heartbeat) answer(message.from, out);\n', ''),
+        ('    if (message.probe && message.type == MessageType::Heartbeat) tell(message.from, out);\n', ''),
     ]),
     ("a reported leader's late heartbeat followed", 'src/node.cpp', [
         ('    if (reports_.pending(message.from)) return out;\n', ''),

@@ -142,15 +142,11 @@ void Node::probe(const std::string& name, Output& out) {
     out.send.push_back(Outgoing{std::move(message), Audience::Direct, name});
 }
 
-void Node::answer(const std::string& name, Output& out) {
-    out.send.push_back(Outgoing{make(MessageType::Heartbeat), Audience::Direct, name});
-}
-
-// A leader tells a member that (re)joins who leads, to it alone, at once
-// rather than with its next heartbeat: a higher member takes over by Bully
-// an interval sooner, a lower one stops listening and follows.
-void Node::welcome(const std::string& name, Output& out) {
-    if (!is_leader()) return;
+// A heartbeat to one member alone, outside the schedule: the answer to its
+// probe, or a leader's welcome to a member that (re)joins, which tells it who
+// leads at once rather than with the next heartbeat (a higher member takes
+// over by Bully an interval sooner, a lower one stops listening and follows).
+void Node::tell(const std::string& name, Output& out) {
     out.send.push_back(Outgoing{make(MessageType::Heartbeat), Audience::Direct, name});
 }
 
@@ -266,19 +262,19 @@ Output Node::receive(const Message& message, Millis now) {
         case FailureDetector::Heard::New:
         case FailureDetector::Heard::Rejoined:
             out.events.push_back(Event{Event::Kind::MemberJoined, message.from, election_.term()});
-            welcome(message.from, out);
+            if (is_leader()) tell(message.from, out);
             break;
         case FailureDetector::Heard::Restarted:
             new_life = true;
             out.events.push_back(Event{Event::Kind::MemberRestarted, message.from, election_.term()});
-            welcome(message.from, out);
+            if (is_leader()) tell(message.from, out);
             break;
         case FailureDetector::Heard::Known:
             break;
     }
     planner_.healthy(message.from, now, new_life);
     if (reports_.heard(message.from, message.incarnation, message.link)) ++signals_.disproved;
-    if (message.probe && message.type == MessageType::Heartbeat) answer(message.from, out);
+    if (message.probe && message.type == MessageType::Heartbeat) tell(message.from, out);
     learn_gossip(message, now, out);
     // Sent before the end that is reported of it, delivered after: no word
     // on who leads (a dead leader's late heartbeat would be followed again).

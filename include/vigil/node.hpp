@@ -165,9 +165,8 @@ private:
     void learn_gossip(const Message& message, Millis now, Output& out);
     void refute(std::uint64_t theirs, bool goodbye, Millis now, Output& out);
     void correct(const std::string& name, Output& out);
-    void welcome(const std::string& name, Output& out);
     void probe(const std::string& name, Output& out);
-    void answer(const std::string& name, Output& out);
+    void tell(const std::string& name, Output& out);
     bool ours(const Message& message) const;
     bool note_unadmitted(const Message& message, Millis now, Output& out);
     void hold_or_resume(Millis now, Output& out);
