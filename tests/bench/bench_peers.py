@@ -441,6 +441,8 @@ def cell(values, unit, digits):
     if not values:
         return "—"
     median, most = median_max(values)
+    if unit == " s" and most < 0.1:  # milliseconds would round to 0.00 s
+        return f"{median * 1000:.0f} ms ({most * 1000:.0f})"
     return f"{median:.{digits}f}{unit} ({most:.{digits}f})"
 
 
@@ -448,7 +450,7 @@ def ratio(vigil, peer):
     if not vigil or not peer:
         return "—"
     peer_median = median_max(peer)[0]
-    return f"{median_max(vigil)[0] / peer_median:.2f}" if peer_median else "∞"
+    return f"{median_max(vigil)[0] / peer_median:.2g}" if peer_median else "∞"
 
 
 def package_version(name):
@@ -489,9 +491,9 @@ def print_table(samples, args, seconds):
         peer = s(peer_key) if peer_key else None
         print(f"| {label} | {cell(vigil, unit, digits)} | {cell(peer, unit, digits)} | {ratio(vigil, peer)} |")
     print(f"\nCPU is counted in clock ticks: one tick over the {args.idle_window:.0f} s window is "
-          f"{100 / CLOCK_TICKS / args.idle_window:.3f} %. vigil's agreement and rejoin times are read from status "
-          "files rewritten every 100 ms (up to ~0.3 s of observation lag); its DEAD line by its own log stamp; "
-          "Serf's and etcd's moments are their log lines, stamped on arrival.")
+          f"{100 / CLOCK_TICKS / args.idle_window:.3f} %. vigil's DEAD lines and leader agreement come from its "
+          "nodes' own log stamps (ms), its rejoin time from status files rewritten every 100 ms (up to ~0.3 s of "
+          "observation lag); Serf's and etcd's moments are their log lines, stamped on arrival.")
 
 
 def main():
