@@ -360,7 +360,7 @@ void Config::validate() const {
     }
     if (mass_silence_pace < Millis{0}) bad("MASS_SILENCE_RESTART_PACE", millis_text(mass_silence_pace), "negative");
     // A connection that blinked is back after the first reconnect back-off
-    // (jittered, at most BROKER_RECONNECT_INITIAL) plus its hello's trip.
+    // (jittered, at most broker.reconnect_backoff_initial) plus its hello's trip.
     if (reconnect_window < broker.reconnect_backoff_initial + kPathSlack) {
         bad("RECONNECT_WINDOW", millis_text(reconnect_window),
             "must be at least " + millis_text(broker.reconnect_backoff_initial + kPathSlack) +

@@ -57,7 +57,7 @@ struct Config {
     Millis mass_silence_pace{0};
     // Fast crash signals. A member whose broker connection closed is dead if
     // that life has not reconnected within this (its first reconnect comes
-    // within BROKER_RECONNECT_INITIAL, 0.5 s). Docker's events are followed
+    // within the first reconnect back-off, 0.5 s). Docker's events are followed
     // by the leader when the restart back-end is docker and this is on.
     Millis reconnect_window{1000};
     bool docker_events = true;
