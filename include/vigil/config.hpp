@@ -56,8 +56,8 @@ struct Config {
     std::uint32_t mass_silence_percent = 50;
     Millis mass_silence_pace{0};
     // Fast crash signals. A member whose broker connection closed is dead if
-    // that life has not reconnected within this (its first reconnect comes
-    // within the first reconnect back-off, 0.5 s). Docker's events are followed
+    // that life has not reconnected within this (a transport's first
+    // reconnect comes within 0.5 s). Docker's events are followed
     // by the leader when the restart back-end is docker and this is on.
     Millis reconnect_window{1000};
     bool docker_events = true;
