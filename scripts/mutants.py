@@ -190,7 +190,7 @@ MUTANTS = [
          ''),
     ]),
     ('unopposed by gossip and old Dead marks', 'src/node.cpp', [
-        ('detector_.remaining_above(config_.self, reports_.exact_names()) == 0;',
+        ('detector_.remaining_above(config_.self, reports_.names(true)) == 0;',
          'detector_.present_above(config_.self, reports_.names()) == 0;'),
     ]),
     ('probes not answered', 'src/node.cpp', [

@@ -276,7 +276,8 @@ AmqpTransport::Received AmqpTransport::receive(Millis timeout, std::string& body
     if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
         Received result = Received::Message;
         if (is_event(envelope)) {
-            result = deleted_queue(envelope, broker_.vhost, body) ? Received::LinkClosed : Received::Timeout;
+            result = Received::LinkClosed;
+            if (!deleted_queue(envelope, broker_.vhost, body)) body.clear();  // no queue of ours: ignored
         } else if (envelope.message.body.len > max_message_bytes_) {
             result = Received::Oversized;
         } else {

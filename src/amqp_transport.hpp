@@ -22,7 +22,8 @@ namespace vigil {
 class AmqpTransport {
 public:
     // LinkClosed: the broker's event exchange says a queue was deleted (its
-    // name in `body`): the fast signal of a member's connection ending.
+    // name in `body`, "" if not one of this vhost): the fast signal of a
+    // member's connection ending.
     enum class Received { Message, Timeout, Oversized, Closed, LinkClosed };
 
     // `self`: the node's name, for the binding of messages sent to it alone.

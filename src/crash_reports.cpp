@@ -69,11 +69,6 @@ bool CrashReports::started_since(const std::string& name, Millis at) const {
     return it != last_start_.end() && it->second >= at;
 }
 
-void CrashReports::forget(const std::string& name) {
-    pending_.erase(name);
-    last_start_.erase(name);
-}
-
 void CrashReports::defer(const std::string& name, Millis at) {
     const auto it = pending_.find(name);
     if (it != pending_.end()) it->second.confirm_at = std::max(it->second.confirm_at, at);
@@ -100,18 +95,11 @@ std::optional<Millis> CrashReports::next_due() const {
     return earliest;
 }
 
-std::vector<std::string> CrashReports::exact_names() const {
+std::vector<std::string> CrashReports::names(bool exact_only) const {
     std::vector<std::string> out;
     for (const auto& [name, report] : pending_) {
-        if (report.exact) out.push_back(name);
+        if (report.exact || !exact_only) out.push_back(name);
     }
-    return out;
-}
-
-std::vector<std::string> CrashReports::names() const {
-    std::vector<std::string> out;
-    out.reserve(pending_.size());
-    for (const auto& [name, report] : pending_) out.push_back(name);
     return out;
 }
 

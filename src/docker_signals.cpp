@@ -30,7 +30,7 @@ Observation observation_of(const ContainerEvent& event, Millis steady_now, std::
 DockerSignals::DockerSignals(std::vector<std::string> names, std::string label)
     : names_(std::move(names)), label_(std::move(label)) {}
 
-std::vector<Observation> DockerSignals::poll(bool leading, const std::vector<std::string>& members, Millis now) {
+std::vector<Observation> DockerSignals::poll(bool leading, const Members& members, Millis now) {
     std::vector<Observation> out;
     if (!leading) {
         if (events_) news_.push_back("not leading: no longer following docker events");
@@ -44,7 +44,8 @@ std::vector<Observation> DockerSignals::poll(bool leading, const std::vector<std
     const std::int64_t wall_now = wall_now_ms();
     for (const ContainerEvent& event : events_->poll(now)) out.push_back(observation_of(event, now, wall_now));
     // Once per start of the stream: what happened before it ran.
-    if (events_->running() && reconciled_for_ != events_->starts() && inspect_.start(members, now)) {
+    if (events_->running() && reconciled_for_ != events_->starts() && !inspect_.busy() &&
+        inspect_.start(members(), now)) {
         reconciled_for_ = events_->starts();
     }
     if (const auto result = inspect_.poll(now)) {

@@ -7,6 +7,7 @@
 // heartbeat timeout later. What it returns goes to Node::observe; Docker's
 // wall-clock times are turned into the monitor's steady clock (same host,
 // same clock). Nothing here blocks: the CLI runs as supervised children.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,8 +30,10 @@ public:
     // to its members); `label`: a label filter ("key=value", "" = none).
     DockerSignals(std::vector<std::string> names, std::string label);
 
-    // `members`: whom to inspect when reconciling (the names the core knows).
-    std::vector<Observation> poll(bool leading, const std::vector<std::string>& members, Millis now);
+    // `members`: whom to inspect when reconciling (the names the core knows);
+    // called only then, not on every turn of the sidecar's loop.
+    using Members = std::function<std::vector<std::string>()>;
+    std::vector<Observation> poll(bool leading, const Members& members, Millis now);
     std::optional<std::string> take_news();
     bool following() const { return events_ && events_->running(); }
     // The event stream's pipe, for the sidecar's wait (-1 when not following).

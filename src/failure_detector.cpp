@@ -43,11 +43,9 @@ FailureDetector::Heard FailureDetector::heard(const std::string& name, std::uint
         result = Heard::Rejoined;
     }
     if (result == Heard::Restarted) member.correcting = false;  // that life is history
-    if (!member.ever_heard || member.incarnation != incarnation) {
-        member.life_heard_since = now;
-        member.link = link;
-    }
-    member.link = std::max(member.link, link);
+    const bool new_life = !member.ever_heard || member.incarnation != incarnation;
+    if (new_life) member.life_heard_since = now;
+    member.link = new_life ? link : std::max(member.link, link);
     member.last_heard = std::max(member.last_heard, now);
     member.liveness = Liveness::Alive;
     member.ever_heard = true;
@@ -236,24 +234,13 @@ std::uint64_t FailureDetector::goodbye_of(const std::string& name) const {
     return it != members_.end() && it->second.said_goodbye ? it->second.departed_incarnation : 0;
 }
 
-std::size_t FailureDetector::present_above(const std::string& name, const std::vector<std::string>& except) const {
+std::size_t FailureDetector::count_above(const std::string& name, const std::vector<std::string>& except,
+                                         bool dead_too) const {
     std::size_t count = 0;
     for (auto it = members_.upper_bound(name); it != members_.end(); ++it) {
-        if (it->second.liveness == Liveness::Alive &&
-            std::find(except.begin(), except.end(), it->first) == except.end()) {
-            ++count;
-        }
-    }
-    return count;
-}
-
-std::size_t FailureDetector::remaining_above(const std::string& name, const std::vector<std::string>& except) const {
-    std::size_t count = 0;
-    for (auto it = members_.upper_bound(name); it != members_.end(); ++it) {
-        if (it->second.liveness != Liveness::Departed &&
-            std::find(except.begin(), except.end(), it->first) == except.end()) {
-            ++count;
-        }
+        const Liveness liveness = it->second.liveness;
+        const bool counted = liveness == Liveness::Alive || (dead_too && liveness == Liveness::Dead);
+        if (counted && std::find(except.begin(), except.end(), it->first) == except.end()) ++count;
     }
     return count;
 }

@@ -179,10 +179,11 @@ private:
     // The leader's Docker signals (docker_signals.hpp) into the core.
     void feed_docker(Millis now) {
         if (!docker_) return;
-        std::vector<std::string> members;
-        if (node_.is_leader()) {
-            for (const MemberView& member : node_.members(now)) members.push_back(member.name);
-        }
+        const auto members = [this, now] {
+            std::vector<std::string> names;
+            for (const MemberView& member : node_.members(now)) names.push_back(member.name);
+            return names;
+        };
         for (const Observation& observation : docker_->poll(node_.is_leader(), members, now)) {
             execute(node_.observe(observation, now), now);
         }

@@ -315,12 +315,12 @@ Output Node::observe(const Observation& observation, Millis now) {
         ++signals_.moot;
         return out;
     }
-    if (signal_is_stale(observation)) {
+    const FailureDetector::Life life = detector_.life(name);
+    if (signal_is_stale(observation, life)) {
         ++signals_.stale;
         return out;
     }
     const bool closed = observation.kind == Observation::Kind::LinkClosed;
-    const FailureDetector::Life life = detector_.life(name);
     CrashReports::Report report;
     report.kind = observation.kind;
     report.incarnation = closed ? observation.incarnation : life.incarnation;
@@ -341,8 +341,7 @@ Output Node::observe(const Observation& observation, Millis now) {
 // another life (incarnations order lives only while the host's clock does
 // not step back, so any other is suspect), or an exit from before the life we
 // hear started. A member never heard has no life to compare with.
-bool Node::signal_is_stale(const Observation& observation) const {
-    const FailureDetector::Life life = detector_.life(observation.name);
+bool Node::signal_is_stale(const Observation& observation, const FailureDetector::Life& life) const {
     if (observation.kind == Observation::Kind::LinkClosed) {
         if (life.incarnation == 0) return false;
         return observation.incarnation != life.incarnation || observation.link < life.link;
@@ -441,7 +440,7 @@ std::vector<std::string> Node::presumed_gone() const {
 // that just started has not heard of them all.
 bool Node::unopposed() const {
     return !config_.expected_members.empty() &&
-           detector_.remaining_above(config_.self, reports_.exact_names()) == 0;
+           detector_.remaining_above(config_.self, reports_.names(true)) == 0;
 }
 
 // Elections act on silence too: a follower whose leader went quiet elects only

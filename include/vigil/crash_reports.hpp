@@ -53,7 +53,6 @@ public:
     // disproved a pending report.
     bool started(const std::string& name, Millis at);
     bool started_since(const std::string& name, Millis at) const;
-    void forget(const std::string& name);
     void drop(const std::string& name) { pending_.erase(name); }
     // Not confirmed before `at` (a probe's answer may still be on its way).
     void defer(const std::string& name, Millis at);
@@ -63,8 +62,9 @@ public:
     std::vector<std::pair<std::string, Report>> take_due(Millis now);
     std::optional<Millis> next_due() const;
     bool pending(const std::string& name) const { return pending_.count(name) != 0; }
-    std::vector<std::string> names() const;
-    std::vector<std::string> exact_names() const;
+    // Members with a report pending (only those about the life and link we
+    // heard ourselves: `exact_only`).
+    std::vector<std::string> names(bool exact_only = false) const;
 
 private:
     std::map<std::string, Report> pending_;  // at most one per member: bounded by the table

@@ -78,10 +78,14 @@ public:
     std::size_t present() const;
     std::size_t dead_count() const;
     // Members Alive (as far as we know) whose name sorts after `name`, but those in `except`.
-    std::size_t present_above(const std::string& name, const std::vector<std::string>& except) const;
+    std::size_t present_above(const std::string& name, const std::vector<std::string>& except) const {
+        return count_above(name, except, false);
+    }
     // Members not Departed (Alive or Dead: a Dead mark may be old news) whose
     // name sorts after `name`, but those in `except`.
-    std::size_t remaining_above(const std::string& name, const std::vector<std::string>& except) const;
+    std::size_t remaining_above(const std::string& name, const std::vector<std::string>& except) const {
+        return count_above(name, except, true);
+    }
     std::vector<std::string> dead() const;
 
     Liveness liveness(const std::string& name) const;
@@ -115,6 +119,7 @@ private:
         std::uint64_t link = 0;         // of `incarnation`, the newest heard
         Millis life_heard_since{0};     // `incarnation` first heard then (if ever_heard)
     };
+    std::size_t count_above(const std::string& name, const std::vector<std::string>& except, bool dead_too) const;
     // A full table makes room by pushing out one member that never answered
     // (unexpected, heard at most once, not departed), the longest silent.
     bool make_room();

@@ -156,7 +156,7 @@ private:
     Millis hold_back() const;
     std::vector<std::string> presumed_gone() const;
     bool unopposed() const;
-    bool signal_is_stale(const Observation& observation) const;
+    bool signal_is_stale(const Observation& observation, const FailureDetector::Life& life) const;
     void confirm_reports(Millis now, Output& out);
     bool echo_overdue(Millis now) const;
     Millis proof_window() const { return 2 * config_.heartbeat_interval + config_.path_slack; }

@@ -354,7 +354,6 @@ void Simulation::on_tick(std::size_t slot, Process& p) {
     }
     const std::uint64_t id = p.id;
     if (options_.lying_signals && signal_rng_.chance(2000)) report_link_closed(slot);
-    if (!process(slot, id)) return;
     if (local(p) >= p.due) {
         apply(slot, p.node->tick(local(p)));
         invariants_.check_split_brain(*this, slot, now_);

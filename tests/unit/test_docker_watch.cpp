@@ -326,12 +326,13 @@ TEST_CASE("docker signals: the leader follows the events and reconciles every me
                             "\"FinishedAt\":\"0001-01-01T00:00:00Z\",\"ExitCode\":0}' ;;\n"
                             "esac\n"};
     vigil::DockerSignals signals({"web", "db"}, "");
-    CHECK(signals.poll(false, {}, now_ms()).empty());  // a follower follows nothing
+    const auto members = [] { return std::vector<std::string>{"web", "db"}; };
+    CHECK(signals.poll(false, members, now_ms()).empty());  // a follower follows nothing
     CHECK_FALSE(signals.following());
     std::vector<vigil::Observation> seen;
     poll_until(
         [&] {
-            for (auto& o : signals.poll(true, {"web", "db"}, now_ms())) seen.push_back(std::move(o));
+            for (auto& o : signals.poll(true, members, now_ms())) seen.push_back(std::move(o));
         },
         [&] { return seen.size() >= 2; });
     REQUIRE(seen.size() == 2);
@@ -343,7 +344,7 @@ TEST_CASE("docker signals: the leader follows the events and reconciles every me
         CHECK(o.at <= now_ms() + Millis{50});
         CHECK(o.at > now_ms() - Millis{5000});  // Docker's "now", on our clock
     }
-    CHECK(signals.poll(false, {}, now_ms()).empty());  // stepped down: the stream stops
+    CHECK(signals.poll(false, members, now_ms()).empty());  // stepped down: the stream stops
     CHECK_FALSE(signals.following());
     bool said = false;
     while (const auto news = signals.take_news()) said = said || news->find("not leading") != std::string::npos;
